@@ -1,0 +1,362 @@
+//! The commands that print: preview, check, calendar and publish. Each returns
+//! whether the job succeeded; `main.rs` turns that into an exit status.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
+use serde_json::{Value, json};
+
+use crate::calendar;
+use crate::config::{Config, Missing};
+use crate::library::{self, Library};
+use crate::post::{self, Post, PostError};
+use crate::publish::{Environment, Output, Rendered};
+use crate::runner::{self, Outcome};
+
+/// `preview`: what would go out on `date` (or for one post file).
+pub fn preview(
+    out: &mut dyn Write,
+    config: &Config,
+    env: &Environment,
+    date: NaiveDate,
+    post_file: Option<&Path>,
+    names: &[String],
+    as_json: bool,
+) -> anyhow::Result<bool> {
+    let publishers = runner::build_publishers(config, names, env).map_err(anyhow::Error::msg)?;
+    let (post, errors) = match post_file {
+        Some(file) => match post::load(file) {
+            Ok(p) => (Some(p), vec![]),
+            Err(e) => (None, vec![e]),
+        },
+        None => library::post_for(
+            &Library::new(&config.posts),
+            date,
+            config.leap_day,
+            config.pick,
+        ),
+    };
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let occasion = runner::occasion(config, date);
+    let mut outputs = Vec::new();
+    let mut ok = errors.is_empty() || post_file.is_none();
+    if let Some(post) = &post {
+        for p in &publishers {
+            match p.render(post, &occasion) {
+                Ok(r) => outputs.push(r),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ok = false;
+                }
+            }
+        }
+    }
+    if as_json {
+        let value = json!({
+            "date": date.to_string(),
+            "timezone": config.timezone.name(),
+            "post": post.as_ref().map(post_json),
+            "outputs": outputs,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(ok);
+    }
+    let Some(post) = post else {
+        writeln!(
+            out,
+            "{date} ({}): no post for this day",
+            config.timezone.name()
+        )?;
+        return Ok(ok);
+    };
+    writeln!(
+        out,
+        "{date} ({}): {}",
+        config.timezone.name(),
+        post.path.display()
+    )?;
+    writeln!(out, "{} ({})", post.title, post.date)?;
+    for r in &outputs {
+        write_rendered(out, r)?;
+    }
+    Ok(ok)
+}
+
+fn post_json(post: &Post) -> Value {
+    json!({
+        "path": post.path.display().to_string(),
+        "title": post.title,
+        "date": post.date.to_string(),
+        "url": post.url,
+        "tags": post.tags,
+    })
+}
+
+fn write_rendered(out: &mut dyn Write, r: &Rendered) -> std::io::Result<()> {
+    match &r.output {
+        Output::Mastodon(t) => {
+            writeln!(
+                out,
+                "\n--- {} (mastodon) {}/{} characters, {} ---",
+                r.publisher,
+                t.length,
+                t.limit,
+                t.visibility.as_str()
+            )?;
+            if let Some(cw) = &t.spoiler_text {
+                writeln!(out, "[content warning: {cw}]")?;
+            }
+            writeln!(out, "{}", t.text)?;
+            if let Some(i) = &t.image {
+                writeln!(out, "[image: {} — alt: {}]", i.path.display(), i.alt)?;
+            }
+        }
+        Output::Rss(i) => {
+            writeln!(out, "\n--- {} (rss) ---", r.publisher)?;
+            writeln!(out, "title:       {}", i.title)?;
+            writeln!(out, "link:        {}", i.link)?;
+            writeln!(out, "guid:        {}", i.guid)?;
+            writeln!(out, "pubDate:     {}", i.pub_date)?;
+            writeln!(out, "description: {}", i.description)?;
+        }
+    }
+    Ok(())
+}
+
+/// `check`: every problem in the config and the posts, and the calendar's coverage.
+pub async fn check(
+    out: &mut dyn Write,
+    config: &Config,
+    env: &Environment,
+    online: bool,
+    as_json: bool,
+) -> anyhow::Result<bool> {
+    let loaded = Library::new(&config.posts).load_all();
+    let mut errors: Vec<PostError> = loaded.errors;
+    // A post must fit every publisher, even with no summary.
+    let publishers = runner::build_publishers(config, &[], env).map_err(anyhow::Error::msg)?;
+    let mut render_problems = Vec::new();
+    for post in &loaded.posts {
+        let occasion = runner::occasion(config, post.date.with_year(2024).unwrap_or(post.date));
+        for p in &publishers {
+            if let Err(e) = p.render(post, &occasion) {
+                render_problems.push(e.to_string());
+            }
+        }
+    }
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let grouped = calendar::by_month_day(&loaded.posts);
+    let missing = calendar::missing(&grouped);
+    let mut online_results = Vec::new();
+    if online {
+        for p in &publishers {
+            online_results.push((p.name().to_string(), p.check_online().await));
+        }
+    }
+    let online_problems = online_results
+        .iter()
+        .filter(|(_, r)| r.as_ref().map_or(true, |r| !r.problems.is_empty()))
+        .count();
+    let missing_is_problem = config.missing == Missing::Error && !missing.is_empty();
+    let ok = errors.is_empty()
+        && render_problems.is_empty()
+        && online_problems == 0
+        && !missing_is_problem;
+    let md = |(m, d): &(u32, u32)| format!("{m:02}-{d:02}");
+
+    if as_json {
+        let value = json!({
+            "ok": ok,
+            "config": {"path": config.path.display().to_string(), "problems": []},
+            "posts": {
+                "valid": loaded.posts.len(),
+                "invalid": errors.len(),
+                "errors": errors.iter().map(|e| json!({
+                    "path": e.path.display().to_string(), "line": e.position.line,
+                    "column": e.position.column, "message": e.message,
+                })).collect::<Vec<_>>(),
+                "render_errors": render_problems,
+            },
+            "coverage": {
+                "days_with_post": 366 - missing.len(),
+                "days": 366,
+                "missing": missing.iter().map(md).collect::<Vec<_>>(),
+            },
+            "online": online_results.iter().map(|(name, r)| match r {
+                Ok(r) => json!({"publisher": name, "ok": r.problems.is_empty(), "findings": r.findings, "problems": r.problems}),
+                Err(e) => json!({"publisher": name, "ok": false, "problems": [e.to_string()]}),
+            }).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        return Ok(ok);
+    }
+    writeln!(out, "config {}: ok", config.path.display())?;
+    for e in &errors {
+        writeln!(out, "{e}")?;
+    }
+    for p in &render_problems {
+        writeln!(out, "{p}")?;
+    }
+    writeln!(
+        out,
+        "posts: {} valid, {} invalid",
+        loaded.posts.len(),
+        errors.len()
+    )?;
+    writeln!(
+        out,
+        "coverage: {} of 366 days have a post",
+        366 - missing.len()
+    )?;
+    if !missing.is_empty() {
+        writeln!(
+            out,
+            "days with no post ({}): {}",
+            missing.len(),
+            compress_days(&missing)
+        )?;
+    }
+    for (name, r) in &online_results {
+        match r {
+            Ok(r) => {
+                for f in &r.findings {
+                    writeln!(out, "{name}: {f}")?;
+                }
+                for p in &r.problems {
+                    writeln!(out, "{name}: problem: {p}")?;
+                }
+            }
+            Err(e) => writeln!(out, "{e}")?,
+        }
+    }
+    writeln!(out, "{}", if ok { "check passed" } else { "check failed" })?;
+    Ok(ok)
+}
+
+/// `01-01..01-05, 02-29` instead of a long list.
+fn compress_days(days: &[(u32, u32)]) -> String {
+    let ordinal =
+        |(m, d): (u32, u32)| NaiveDate::from_ymd_opt(2000, m, d).map_or(0, |x| x.ordinal());
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let mut j = i;
+        while j + 1 < days.len() && ordinal(days[j + 1]) == ordinal(days[j]) + 1 {
+            j += 1;
+        }
+        let f = |(m, d): (u32, u32)| format!("{m:02}-{d:02}");
+        parts.push(if j > i {
+            format!("{}..{}", f(days[i]), f(days[j]))
+        } else {
+            f(days[i])
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// The format of `calendar`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CalendarFormat {
+    Text,
+    Json,
+    Html,
+}
+
+/// `calendar`: which post goes out on each day of `year`.
+pub fn calendar(
+    out: &mut dyn Write,
+    config: &Config,
+    year: i32,
+    format: CalendarFormat,
+) -> anyhow::Result<bool> {
+    let loaded = Library::new(&config.posts).load_all();
+    for e in &loaded.errors {
+        eprintln!("warning: {e}");
+    }
+    let grouped = calendar::by_month_day(&loaded.posts);
+    let days = calendar::year(&grouped, year, config.leap_day, config.pick);
+    let covered = days.iter().filter(|d| d.post.is_some()).count();
+    match format {
+        CalendarFormat::Html => write!(out, "{}", calendar::html(year, &days))?,
+        CalendarFormat::Json => {
+            let value = json!({
+                "year": year,
+                "timezone": config.timezone.name(),
+                "days_with_post": covered,
+                "days": days.iter().map(|d| json!({"date": d.date.to_string(), "post": d.post.map(post_json)})).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        CalendarFormat::Text => {
+            for d in &days {
+                match d.post {
+                    Some(p) => writeln!(
+                        out,
+                        "{}  {} ({})  {}",
+                        d.date,
+                        p.title,
+                        p.date.year(),
+                        p.path.display()
+                    )?,
+                    None => writeln!(out, "{}  -- no post --", d.date)?,
+                }
+            }
+            writeln!(out, "{covered} of {} days have a post", days.len())?;
+        }
+    }
+    Ok(true)
+}
+
+/// `publish`: one line per publisher; false if any failed.
+pub async fn publish(
+    out: &mut dyn Write,
+    config: &Config,
+    env: &Environment,
+    date: NaiveDate,
+    names: &[String],
+    force: bool,
+) -> anyhow::Result<bool> {
+    let publishers = runner::build_publishers(config, names, env).map_err(anyhow::Error::msg)?;
+    let result = runner::publish_date(config, env, &publishers, date, force)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("publishing")?;
+    for e in &result.post_errors {
+        eprintln!("warning: {e}");
+    }
+    let Some(post) = &result.post else {
+        writeln!(out, "{date}: no post for this day")?;
+        return Ok(config.missing == Missing::Skip);
+    };
+    writeln!(out, "{date}: {} ({})", post.title, post.path.display())?;
+    let mut ok = true;
+    for (name, outcome) in &result.outcomes {
+        match outcome {
+            Outcome::Published { url, remote_id } => writeln!(
+                out,
+                "{name}: published {}",
+                url.as_deref().unwrap_or(remote_id)
+            )?,
+            Outcome::AlreadyPublished { remote_id } => writeln!(
+                out,
+                "{name}: skipped, already published for {date} ({remote_id}); use --force to publish again"
+            )?,
+            Outcome::Failed { message, .. } => {
+                ok = false;
+                writeln!(
+                    out,
+                    "{name}: failed: {}",
+                    message
+                        .strip_prefix(&format!("{name}: "))
+                        .unwrap_or(message)
+                )?
+            }
+        }
+    }
+    Ok(ok)
+}

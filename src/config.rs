@@ -1,0 +1,393 @@
+//! The config file: a raw serde mirror ([`RawConfig`]) checked into [`Config`].
+//!
+//! Validation is pure and collects every problem before returning, so the user
+//! sees them all at once. Nothing past this module sees raw TOML.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::position::Position;
+use crate::publish::PublisherConfig;
+use crate::schedule::Schedule;
+
+/// Where the config is looked for when neither `--config` nor `$TODAYIS_CONFIG` names it.
+pub const DEFAULT_PATH: &str = "config/todayis.toml";
+
+/// A config that failed to load: every problem, each naming its key.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", problems.iter().map(|p| format!("{}: {p}", path.display())).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+/// What to do with Feb 29 posts in a common year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeapDay {
+    Feb28,
+    Mar1,
+    Skip,
+}
+
+/// How to choose among several posts for one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PickRule {
+    Rotate,
+    Newest,
+    Oldest,
+    Random,
+}
+
+/// What a day with no post means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    Skip,
+    Error,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    bot: RawBot,
+    server: Option<RawServer>,
+    #[serde(default)]
+    publishers: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBot {
+    posts: PathBuf,
+    timezone: String,
+    schedule: String,
+    #[serde(default = "default_state")]
+    state: PathBuf,
+    #[serde(default = "default_catch_up")]
+    catch_up: String,
+    #[serde(default = "default_leap_day")]
+    leap_day: LeapDay,
+    #[serde(default = "default_pick")]
+    pick: PickRule,
+    #[serde(default = "default_missing")]
+    missing: Missing,
+    #[serde(default = "default_language")]
+    language: String,
+}
+
+fn default_state() -> PathBuf {
+    PathBuf::from("state")
+}
+fn default_catch_up() -> String {
+    "6h".into()
+}
+fn default_leap_day() -> LeapDay {
+    LeapDay::Feb28
+}
+fn default_pick() -> PickRule {
+    PickRule::Rotate
+}
+fn default_missing() -> Missing {
+    Missing::Skip
+}
+fn default_language() -> String {
+    "en".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: String,
+}
+
+/// The bot's checked settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file itself; relative paths in it were resolved against its folder.
+    pub path: PathBuf,
+    pub posts: PathBuf,
+    pub timezone: Tz,
+    pub schedule: Schedule,
+    pub state: PathBuf,
+    pub catch_up: chrono::Duration,
+    pub leap_day: LeapDay,
+    pub pick: PickRule,
+    pub missing: Missing,
+    pub language: String,
+    pub listen: Option<SocketAddr>,
+    /// Publishers in name order.
+    pub publishers: Vec<(String, PublisherConfig)>,
+}
+
+impl Config {
+    /// Reads and checks the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            problems: vec![format!("cannot read the config: {e}")],
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Checks config text; `path` locates relative paths and names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let fail = |problems| ConfigError {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let pos = e
+                .span()
+                .map_or(Position::START, |s| Position::of(text, s.start));
+            fail(vec![format!(
+                "{pos}: {}",
+                e.message().trim().replace('\n', " ")
+            )])
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let base = &clean(base);
+        let mut problems = Vec::new();
+        let bot = raw.bot;
+
+        let posts = clean(&base.join(&bot.posts));
+        if !posts.is_dir() {
+            problems.push(format!(
+                "`bot.posts`: the folder {} does not exist",
+                posts.display()
+            ));
+        }
+        let timezone = bot.timezone.parse::<Tz>().map_err(|_| {
+            format!(
+                "`bot.timezone`: `{}` is not an IANA time zone name (e.g. Europe/London)",
+                bot.timezone
+            )
+        });
+        let schedule = Schedule::parse(&bot.schedule)
+            .map_err(|e| format!("`bot.schedule`: `{}`: {e}", bot.schedule));
+        let catch_up = parse_duration(&bot.catch_up).map_err(|e| format!("`bot.catch_up`: {e}"));
+        if !crate::post::is_language_tag(&bot.language) {
+            problems.push(format!(
+                "`bot.language`: `{}` is not a language tag like `en`",
+                bot.language
+            ));
+        }
+        let listen = match raw.server.map(|s| s.listen) {
+            None => Ok(None),
+            Some(l) => l.parse::<SocketAddr>().map(Some).map_err(|_| {
+                format!("`server.listen`: `{l}` is not an address like 127.0.0.1:8080")
+            }),
+        };
+
+        let mut publishers = Vec::new();
+        for (name, value) in raw.publishers {
+            let key = format!("publishers.{name}");
+            match PublisherConfig::deserialize(value) {
+                Ok(mut publisher) => {
+                    publisher.resolve_paths(base);
+                    problems.extend(
+                        publisher
+                            .validate()
+                            .into_iter()
+                            .map(|p| format!("`{key}.{p}")),
+                    );
+                    publishers.push((name, publisher));
+                }
+                Err(e) => problems.push(format!("`{key}`: {}", e.message().trim())),
+            }
+        }
+
+        let (timezone, schedule, catch_up, listen) = match (timezone, schedule, catch_up, listen) {
+            (Ok(t), Ok(s), Ok(c), Ok(l)) if problems.is_empty() => (t, s, c, l),
+            (t, s, c, l) => {
+                problems.extend(t.err());
+                problems.extend(s.err());
+                problems.extend(c.err());
+                problems.extend(l.err());
+                return Err(fail(problems));
+            }
+        };
+        Ok(Config {
+            path: path.to_path_buf(),
+            posts,
+            timezone,
+            schedule,
+            state: clean(&base.join(bot.state)),
+            catch_up,
+            leap_day: bot.leap_day,
+            pick: bot.pick,
+            missing: bot.missing,
+            language: bot.language,
+            listen,
+            publishers,
+        })
+    }
+
+    /// The publishers named in `names` (all when empty), or the first unknown name.
+    pub fn select_publishers(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<&(String, PublisherConfig)>, String> {
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.publishers.iter().any(|(p, _)| p == *n))
+        {
+            let known: Vec<&str> = self.publishers.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "no publisher named `{unknown}` in the config (known: {})",
+                known.join(", ")
+            ));
+        }
+        Ok(self
+            .publishers
+            .iter()
+            .filter(|(n, _)| names.is_empty() || names.contains(n))
+            .collect())
+    }
+}
+
+/// Parses durations like `6h`, `90m`, `1h30m`, `45s` or `0`.
+pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let bad = || format!("`{text}` is not a duration like 6h, 90m, 1h30m or 45s");
+    let text = text.trim();
+    if text == "0" {
+        return Ok(chrono::Duration::zero());
+    }
+    let mut total = 0i64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| v.checked_add(total))
+            .ok_or_else(bad)?;
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(chrono::Duration::seconds(total))
+}
+
+/// `config/../posts` as `posts`: lexical, so messages show the paths people wrote.
+pub fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// Resolves the config path: the flag, else `$TODAYIS_CONFIG`, else the default.
+pub fn locate(flag: Option<&Path>, env: Option<&str>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| env.filter(|e| !e.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("6h").unwrap(), chrono::Duration::hours(6));
+        assert_eq!(
+            parse_duration("1h30m").unwrap(),
+            chrono::Duration::minutes(90)
+        );
+        assert_eq!(parse_duration("0").unwrap(), chrono::Duration::zero());
+        for bad in ["", "6", "h", "6x", "-1h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn collects_every_problem_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("todayis.toml");
+        let text = r#"
+[bot]
+posts = "nowhere"
+timezone = "Europe/Lundon"
+schedule = "0 25 * * *"
+catch_up = "soon"
+
+[publishers.m]
+type = "mastodon"
+instance = "http://mastodon.example"
+token_env = "T"
+"#;
+        let err = Config::parse(&path, text).unwrap_err();
+        let all = err.problems.join("\n");
+        for key in [
+            "bot.posts",
+            "bot.timezone",
+            "bot.schedule",
+            "bot.catch_up",
+            "publishers.m.instance",
+        ] {
+            assert!(
+                all.contains(&format!("`{key}")),
+                "no problem for {key} in:\n{all}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let text =
+            "[bot]\nposts = \".\"\ntimezone = \"UTC\"\nschedule = \"0 9 * * *\"\nshedule = \"x\"\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(
+            err.problems[0].starts_with("5:1: unknown field `shedule`"),
+            "{}",
+            err.problems[0]
+        );
+
+        let text = "[bot]\nposts = \".\"\ntimezone = \"UTC\"\nschedule = \"0 9 * * *\"\n[publishers.m]\ntype = \"mastodon\"\ninstance = \"https://a.example\"\ntokn = \"x\"\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
+        assert!(
+            err.problems[0].starts_with("`publishers.m`: unknown field `tokn`"),
+            "{}",
+            err.problems[0]
+        );
+
+        let text = "[bot]\nposts = \".\"\ntimezone = \"UTC\"\nschedule = \"0 9 * * *\"\n[publishers.m]\ntype = \"myspace\"\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
+        assert!(
+            err.problems[0].contains("unknown variant `myspace`"),
+            "{}",
+            err.problems[0]
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! todayis: the "Today Is..." blog's social-media bot.
+//!
+//! # Layout
+//! - [`config`]: the config file, checked into [`config::Config`]; collects every problem.
+//! - [`post`]: one post file: parse (pure) and load (the file system shell).
+//! - [`library`]: the posts folder; picking the day's post (pure).
+//! - [`text`]: Markdown to plain text, sentences, Mastodon's way of counting, fitting.
+//! - [`render`]: templates, hashtags and the fitted message (pure).
+//! - [`schedule`]: cron in an IANA zone: the next fire instant, DST-safe; no clock.
+//! - [`calendar`]: which post goes out on each day of a year; coverage.
+//! - [`publish`]: the publisher seam and one file per backend; the only network code.
+//! - [`journal`]: what was published when; durable before success is reported.
+//! - [`clock`]: time as a dependency.
+//! - [`atomic`]: whole-file writes that a crash cannot tear.
+//! - [`position`]: byte offsets to `line:column` for error messages.
+pub mod atomic;
+pub mod calendar;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod journal;
+pub mod library;
+pub mod position;
+pub mod post;
+pub mod publish;
+pub mod render;
+pub mod runner;
+pub mod schedule;
+pub mod text;

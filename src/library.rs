@@ -1,0 +1,296 @@
+//! The post library on disk, and picking the post for a publishing date.
+//!
+//! File names carry the month and day, so a day's posts are found by listing names
+//! and opening only those files, however large the library. Picking is pure.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::config::{LeapDay, PickRule};
+use crate::position::Position;
+use crate::post::{self, Post, PostError};
+
+/// Posts that loaded, and the files that did not.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub posts: Vec<Post>,
+    pub errors: Vec<PostError>,
+}
+
+/// A post file's path and the month-day its name claims, if it claims one.
+pub type PostFile = (PathBuf, Option<(u32, u32)>);
+
+/// The posts folder.
+#[derive(Debug, Clone)]
+pub struct Library {
+    root: PathBuf,
+}
+
+impl Library {
+    pub fn new(root: &Path) -> Library {
+        Library {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every `.md` file below the root, sorted, with the month-day its name claims.
+    /// Hidden files and folders are left out.
+    pub fn files(&self) -> std::io::Result<Vec<PostFile>> {
+        let mut files = Vec::new();
+        let mut folders = vec![self.root.clone()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let path = entry.path();
+                let kind = entry.file_type()?;
+                if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "md") {
+                    let day = post::month_day_from_name(&path);
+                    files.push((path, day));
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// The posts for the given month-days: only those files are opened.
+    pub fn load_days(&self, days: &[(u32, u32)]) -> Loaded {
+        self.load_where(|day| day.is_some_and(|d| days.contains(&d)), false)
+    }
+
+    /// Every post, and an error for each file whose name carries no month-day.
+    pub fn load_all(&self) -> Loaded {
+        self.load_where(|_| true, true)
+    }
+
+    fn load_where(
+        &self,
+        wanted: impl Fn(Option<(u32, u32)>) -> bool,
+        strict_names: bool,
+    ) -> Loaded {
+        let mut loaded = Loaded::default();
+        let files = match self.files() {
+            Ok(files) => files,
+            Err(e) => {
+                loaded.errors.push(PostError {
+                    path: self.root.clone(),
+                    position: Position::START,
+                    message: format!("cannot list the posts folder: {e}"),
+                });
+                return loaded;
+            }
+        };
+        for (path, day) in files {
+            if !wanted(day) {
+                continue;
+            }
+            if day.is_none() {
+                if strict_names {
+                    loaded.errors.push(PostError {
+                        path,
+                        position: Position::START,
+                        message: "the file name must start with the event's month and day, as in 02-25-slug.md".into(),
+                    });
+                }
+                continue;
+            }
+            match post::load(&path) {
+                Ok(post) => loaded.posts.push(post),
+                Err(e) => loaded.errors.push(e),
+            }
+        }
+        loaded
+    }
+}
+
+/// The month-days whose posts may go out on `date`: its own, plus Feb 29 on the
+/// day `leap_day` names in a common year.
+pub fn month_days_for(date: NaiveDate, leap_day: LeapDay) -> Vec<(u32, u32)> {
+    let own = (date.month(), date.day());
+    let common_year = NaiveDate::from_ymd_opt(date.year(), 2, 29).is_none();
+    let leap_joins = common_year
+        && match leap_day {
+            LeapDay::Feb28 => own == (2, 28),
+            LeapDay::Mar1 => own == (3, 1),
+            LeapDay::Skip => false,
+        };
+    if leap_joins {
+        vec![own, (2, 29)]
+    } else {
+        vec![own]
+    }
+}
+
+/// Chooses the post for `date` among `candidates` (all for that date's month-days).
+///
+/// `rotate` orders the candidates by event date (then path) and takes the publishing
+/// year modulo their count: stateless, so a preview always equals what goes out.
+/// `random` is seeded by the date, for the same reason.
+pub fn pick(candidates: &[Post], date: NaiveDate, rule: PickRule) -> Option<&Post> {
+    let mut sorted: Vec<&Post> = candidates.iter().collect();
+    sorted.sort_by(|a, b| (a.date, &a.path).cmp(&(b.date, &b.path)));
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let index = match rule {
+        PickRule::Oldest => 0,
+        PickRule::Newest => n - 1,
+        PickRule::Rotate => date.year().rem_euclid(n as i32) as usize,
+        PickRule::Random => (seed(date) % n as u64) as usize,
+    };
+    Some(sorted[index])
+}
+
+/// FNV-1a of the ISO date: stable across builds and platforms, unlike std's hasher.
+fn seed(date: NaiveDate) -> u64 {
+    date.to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+/// The day's post: loads only that day's files. Errors in those files come back too,
+/// so the caller can report them; they never hide a good post.
+pub fn post_for(
+    library: &Library,
+    date: NaiveDate,
+    leap_day: LeapDay,
+    rule: PickRule,
+) -> (Option<Post>, Vec<PostError>) {
+    let loaded = library.load_days(&month_days_for(date, leap_day));
+    let picked = pick(&loaded.posts, date, rule).cloned();
+    (picked, loaded.errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(date: &str, name: &str) -> Post {
+        let date: NaiveDate = date.parse().unwrap();
+        Post {
+            path: PathBuf::from(format!(
+                "posts/{:02}-{:02}-{name}.md",
+                date.month(),
+                date.day()
+            )),
+            title: name.into(),
+            date,
+            url: format!("https://todayis.example/{name}"),
+            summary: None,
+            tags: vec![],
+            image: None,
+            content_warning: None,
+            lang: None,
+            body: String::new(),
+        }
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn leap_day_posts_in_common_years() {
+        use LeapDay::*;
+        let cases = [
+            ("2024-02-28", Feb28, vec![(2, 28)]),
+            ("2024-02-29", Feb28, vec![(2, 29)]),
+            ("2024-03-01", Mar1, vec![(3, 1)]),
+            ("2025-02-28", Feb28, vec![(2, 28), (2, 29)]),
+            ("2025-03-01", Feb28, vec![(3, 1)]),
+            ("2025-02-28", Mar1, vec![(2, 28)]),
+            ("2025-03-01", Mar1, vec![(3, 1), (2, 29)]),
+            ("2025-02-28", Skip, vec![(2, 28)]),
+            ("2025-03-01", Skip, vec![(3, 1)]),
+            ("2100-02-28", Feb28, vec![(2, 28), (2, 29)]),
+            ("2000-02-28", Feb28, vec![(2, 28)]),
+        ];
+        for (date, rule, expected) in cases {
+            assert_eq!(month_days_for(d(date), rule), expected, "{date} {rule:?}");
+        }
+    }
+
+    #[test]
+    fn picks_among_several() {
+        let posts = vec![
+            post("1956-02-25", "b"),
+            post("1921-02-25", "a"),
+            post("1986-02-25", "c"),
+        ];
+        let cases = [
+            (PickRule::Oldest, "2024-02-25", "a"),
+            (PickRule::Newest, "2024-02-25", "c"),
+        ];
+        // Rotate walks the candidates in event order, one step a year.
+        let rotated: Vec<&str> = (2024..2030)
+            .map(|y| {
+                pick(&posts, d(&format!("{y}-02-25")), PickRule::Rotate)
+                    .unwrap()
+                    .title
+                    .as_str()
+            })
+            .collect();
+        assert_eq!(rotated, ["c", "a", "b", "c", "a", "b"]);
+        for (rule, date, expected) in cases {
+            assert_eq!(pick(&posts, d(date), rule).unwrap().title, expected);
+        }
+        // Random is a function of the date: the same every time it is asked.
+        let first = pick(&posts, d("2024-02-25"), PickRule::Random)
+            .unwrap()
+            .title
+            .clone();
+        for _ in 0..5 {
+            assert_eq!(
+                pick(&posts, d("2024-02-25"), PickRule::Random)
+                    .unwrap()
+                    .title,
+                first
+            );
+        }
+        let years: std::collections::BTreeSet<String> = (2000..2040)
+            .map(|y| {
+                pick(&posts, d(&format!("{y}-02-25")), PickRule::Random)
+                    .unwrap()
+                    .title
+                    .clone()
+            })
+            .collect();
+        assert_eq!(
+            years.len(),
+            3,
+            "random should reach every candidate over the years"
+        );
+    }
+
+    #[test]
+    fn no_post_no_pick() {
+        assert!(pick(&[], d("2024-02-25"), PickRule::Rotate).is_none());
+    }
+
+    #[test]
+    fn one_post_is_always_picked() {
+        let posts = vec![post("1956-02-25", "k")];
+        for rule in [
+            PickRule::Rotate,
+            PickRule::Newest,
+            PickRule::Oldest,
+            PickRule::Random,
+        ] {
+            assert_eq!(pick(&posts, d("2025-02-25"), rule).unwrap().title, "k");
+        }
+    }
+}

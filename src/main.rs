@@ -1,0 +1,204 @@
+//! The command line: parses flags, sets up logging, reads the clock, and maps
+//! results to exit statuses (0 success, 1 the job failed, 2 usage or config error).
+//! It is the only place that reads the system clock or exits.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+
+use todayis::clock::Clock;
+use todayis::commands::{self, CalendarFormat};
+use todayis::config::{self, Config};
+use todayis::publish::Environment;
+
+#[derive(Parser)]
+#[command(
+    name = "todayis",
+    version,
+    about = "The \"Today Is...\" history blog's social-media bot"
+)]
+struct Cli {
+    /// The config file [default: $TODAYIS_CONFIG, else config/todayis.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Log lines as text or as one JSON object per line
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "TODAYIS_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show what would go out, touching no network and no state
+    Preview {
+        /// The publishing date [default: today in the bot's time zone]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+        /// Preview this post file instead of the day's post
+        #[arg(long, value_name = "FILE")]
+        post: Option<PathBuf>,
+        /// Only these publishers (repeatable)
+        #[arg(long = "publisher", value_name = "NAME")]
+        publishers: Vec<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish the day's post now, once per publisher (journaled)
+    Publish {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+        #[arg(long = "publisher", value_name = "NAME")]
+        publishers: Vec<String>,
+        /// Publish even where the journal says it was done
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the config and every post; show the calendar's coverage
+    Check {
+        /// Also ask each publisher's server whether the credentials and limits are right
+        #[arg(long)]
+        online: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which post goes out on each day of a year
+    Calendar {
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CalendarFormat,
+    },
+}
+
+/// The real clock; everything below asks it through [`Clock`].
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(cli.log_format);
+    let path = config::locate(
+        cli.config.as_deref(),
+        std::env::var("TODAYIS_CONFIG").ok().as_deref(),
+    );
+    let config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            for problem in &e.problems {
+                eprintln!("error: {}: {problem}", e.path.display());
+            }
+            // `check` reports a broken config as a failed check; everything else as a config error.
+            return ExitCode::from(if matches!(cli.command, Command::Check { .. }) {
+                1
+            } else {
+                2
+            });
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let env = Environment {
+        clock: Arc::clone(&clock),
+        language: config.language.clone(),
+        timezone: config.timezone,
+        env_var: Arc::new(|name| std::env::var(name).ok()),
+    };
+    let today = clock.now().with_timezone(&config.timezone).date_naive();
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let result = match cli.command {
+        Command::Preview {
+            date,
+            post,
+            publishers,
+            json,
+        } => commands::preview(
+            &mut out,
+            &config,
+            &env,
+            date.unwrap_or(today),
+            post.as_deref(),
+            &publishers,
+            json,
+        ),
+        Command::Publish {
+            date,
+            publishers,
+            force,
+        } => runtime.block_on(commands::publish(
+            &mut out,
+            &config,
+            &env,
+            date.unwrap_or(today),
+            &publishers,
+            force,
+        )),
+        Command::Check { online, json } => {
+            runtime.block_on(commands::check(&mut out, &config, &env, online, json))
+        }
+        Command::Calendar { year, format } => {
+            commands::calendar(&mut out, &config, year.unwrap_or(today.year()), format)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(if e.to_string().starts_with("no publisher named") {
+                2
+            } else {
+                1
+            })
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

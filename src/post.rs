@@ -1,0 +1,379 @@
+//! One post file: TOML front matter between `+++` lines, then a Markdown body.
+//!
+//! [`parse`] does all the work on a string and reports `path:line:column: message`;
+//! [`load`] is the thin filesystem shell around it (UTF-8, the image on disk).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::position::Position;
+
+/// A post ready to be picked and rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    /// The file it came from, as found below the posts folder.
+    pub path: PathBuf,
+    pub title: String,
+    /// The event's date: its month and day pick the publishing day.
+    pub date: NaiveDate,
+    pub url: String,
+    pub summary: Option<String>,
+    pub tags: Vec<String>,
+    pub image: Option<Image>,
+    pub content_warning: Option<String>,
+    pub lang: Option<String>,
+    /// The Markdown body.
+    pub body: String,
+}
+
+/// A picture attached to a post, resolved relative to the post file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    pub path: PathBuf,
+    pub alt: String,
+}
+
+/// A problem with one post file, located for an editor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{position}: {message}", path.display())]
+pub struct PostError {
+    pub path: PathBuf,
+    pub position: Position,
+    pub message: String,
+}
+
+impl PostError {
+    fn new(path: &Path, position: Position, message: impl Into<String>) -> Self {
+        PostError {
+            path: path.to_path_buf(),
+            position,
+            message: message.into(),
+        }
+    }
+}
+
+/// The month and day a post file's name claims: `MM-DD-slug.md`, or `DD-slug.md`
+/// inside a folder named `MM` (the layout the JSON example of the contract shows).
+pub fn month_day_from_name(path: &Path) -> Option<(u32, u32)> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".md")?;
+    let two_digits = |s: &str| -> Option<u32> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let mut parts = stem.splitn(3, '-');
+    let first = parts.next()?;
+    let second = parts.next();
+    if let (Some(month), Some(day)) = (two_digits(first), second.and_then(two_digits)) {
+        return valid_month_day(month, day).then_some((month, day));
+    }
+    // `MM/DD-slug.md`
+    let folder = path.parent()?.file_name()?.to_str()?;
+    let (month, day) = (two_digits(folder)?, two_digits(first)?);
+    valid_month_day(month, day).then_some((month, day))
+}
+
+/// Whether `month`/`day` names a day of some year (Feb 29 included).
+pub fn valid_month_day(month: u32, day: u32) -> bool {
+    NaiveDate::from_ymd_opt(2000, month, day).is_some()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: Spanned<String>,
+    date: Spanned<toml::value::Datetime>,
+    url: Spanned<String>,
+    summary: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    image: Option<Spanned<String>>,
+    image_alt: Option<Spanned<String>>,
+    content_warning: Option<String>,
+    lang: Option<Spanned<String>>,
+}
+
+/// Parses a post file's text. `path` names the file in messages and is checked
+/// against the date; nothing is read from disk.
+pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
+    let err = |pos: Position, msg: String| PostError::new(path, pos, msg);
+    if text.trim().is_empty() {
+        return Err(err(Position::START, "the file is empty".into()));
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().unwrap_or_default();
+    if first.trim_end() != "+++" {
+        return Err(err(
+            Position::START,
+            "expected `+++` on the first line, to open the TOML front matter".into(),
+        ));
+    }
+    // Find the closing `+++` line; the front matter is what lies between.
+    let fm_start = first.len();
+    let mut offset = fm_start;
+    let mut close = None;
+    for line in lines {
+        if line.trim_end() == "+++" {
+            close = Some((offset, offset + line.len()));
+            break;
+        }
+        offset += line.len();
+    }
+    let Some((fm_end, body_start)) = close else {
+        return Err(err(
+            Position::START,
+            "the front matter opened here is never closed: add a `+++` line after it".into(),
+        ));
+    };
+    let front = &text[fm_start..fm_end];
+    // Positions inside the front matter are one line below the opening `+++`.
+    let at = |offset: usize| Position::of(front, offset).below(1);
+
+    let fm: FrontMatter = toml::from_str(front).map_err(|e| {
+        let pos = e.span().map_or(Position::START, |s| at(s.start));
+        err(pos, e.message().trim().replace('\n', " "))
+    })?;
+
+    let title = fm.title.get_ref().trim().to_string();
+    if title.is_empty() {
+        return Err(err(at(fm.title.span().start), "`title` is empty".into()));
+    }
+
+    let date_at = at(fm.date.span().start);
+    let date = match (fm.date.get_ref().date, fm.date.get_ref().time) {
+        (Some(d), None) => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        err(
+            date_at,
+            format!(
+                "`date` must be a plain date like 1956-02-25, not `{}`",
+                fm.date.get_ref()
+            ),
+        )
+    })?;
+    if let Some((month, day)) = month_day_from_name(path)
+        && (month, day) != (date.month(), date.day())
+    {
+        return Err(err(
+            date_at,
+            format!(
+                "the file name says {month:02}-{day:02} but `date` is {date}: rename the file or fix the date"
+            ),
+        ));
+    }
+
+    let url = fm.url.get_ref().trim().to_string();
+    match url::Url::parse(&url) {
+        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => {}
+        _ => {
+            return Err(err(
+                at(fm.url.span().start),
+                format!("`url` must be an absolute http(s) URL, not `{url}`"),
+            ));
+        }
+    }
+
+    let image = match (fm.image, fm.image_alt) {
+        (None, None) => None,
+        (Some(image), Some(alt)) if !alt.get_ref().trim().is_empty() => Some(Image {
+            path: path.parent().unwrap_or(Path::new("")).join(image.get_ref()),
+            alt: alt.get_ref().trim().to_string(),
+        }),
+        (Some(image), _) => {
+            return Err(err(
+                at(image.span().start),
+                "`image` needs `image_alt`: describe the picture for people who cannot see it"
+                    .into(),
+            ));
+        }
+        (None, Some(alt)) => {
+            return Err(err(
+                at(alt.span().start),
+                "`image_alt` is set but there is no `image`".into(),
+            ));
+        }
+    };
+
+    if let Some(lang) = &fm.lang
+        && !is_language_tag(lang.get_ref())
+    {
+        return Err(err(
+            at(lang.span().start),
+            format!(
+                "`lang` must be a language tag like `en` or `pt-BR`, not `{}`",
+                lang.get_ref()
+            ),
+        ));
+    }
+
+    Ok(Post {
+        path: path.to_path_buf(),
+        title,
+        date,
+        url,
+        summary: fm
+            .summary
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        tags: fm.tags,
+        image,
+        content_warning: fm
+            .content_warning
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        lang: fm.lang.map(|l| l.into_inner()),
+        body: text[body_start..].trim().to_string(),
+    })
+}
+
+/// A loose BCP 47 check: letters, digits and hyphens, starting with a 2-3 letter language.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Reads and parses one post file, and checks that its image exists.
+pub fn load(path: &Path) -> Result<Post, PostError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| PostError::new(path, Position::START, format!("cannot read the file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+        PostError::new(
+            path,
+            Position::of(&text, valid),
+            "the file is not valid UTF-8: save it as UTF-8",
+        )
+    })?;
+    let post = parse(path, &text)?;
+    if let Some(image) = &post.image
+        && !image.path.is_file()
+    {
+        let offset = text.find("image").unwrap_or(0);
+        return Err(PostError::new(
+            path,
+            Position::of(&text, offset),
+            format!("the image {} does not exist", image.path.display()),
+        ));
+    }
+    Ok(post)
+}
+
+impl fmt::Display for Post {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.title, self.path.display())
+    }
+}
+
+/// The event's year, for `{year}` and `{years_ago}`.
+pub fn event_year(post: &Post) -> i32 {
+    post.date.year()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "+++\ntitle = \"Nikita Khrushchev Denounces Stalin\"\ndate = 1956-02-25\nurl = \"https://todayis.example/2024/02/k.html\"\ntags = [\"ColdWar\"]\n+++\nHe spoke **for hours**.\n";
+
+    fn p(name: &str, text: &str) -> Result<Post, PostError> {
+        parse(Path::new(name), text)
+    }
+
+    fn error_of(name: &str, text: &str) -> String {
+        p(name, text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_a_good_post() {
+        let post = p("posts/02-25-k.md", GOOD).unwrap();
+        assert_eq!(post.title, "Nikita Khrushchev Denounces Stalin");
+        assert_eq!(post.date, NaiveDate::from_ymd_opt(1956, 2, 25).unwrap());
+        assert_eq!(post.tags, ["ColdWar"]);
+        assert_eq!(post.body, "He spoke **for hours**.");
+    }
+
+    #[test]
+    fn names_from_both_layouts() {
+        assert_eq!(
+            month_day_from_name(Path::new("a/02-25-k.md")),
+            Some((2, 25))
+        );
+        assert_eq!(
+            month_day_from_name(Path::new("posts/02/25-k.md")),
+            Some((2, 25))
+        );
+        assert_eq!(
+            month_day_from_name(Path::new("posts/02-29-leap.md")),
+            Some((2, 29))
+        );
+        assert_eq!(month_day_from_name(Path::new("posts/02-30-x.md")), None);
+        assert_eq!(month_day_from_name(Path::new("posts/notes.md")), None);
+        assert_eq!(month_day_from_name(Path::new("posts/2-5-x.md")), None);
+    }
+
+    #[test]
+    fn reports_each_problem_with_its_position() {
+        let cases = [
+            ("", "p/02-25-k.md:1:1: the file is empty"),
+            (
+                "title = 1",
+                "p/02-25-k.md:1:1: expected `+++` on the first line, to open the TOML front matter",
+            ),
+            (
+                "+++\ntitle = \"x\"\n",
+                "p/02-25-k.md:1:1: the front matter opened here is never closed: add a `+++` line after it",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"https://a.example/\"\ntitel = \"y\"\n+++\n",
+                "p/02-25-k.md:5:1: unknown field `titel`, expected one of `title`, `date`, `url`, `summary`, `tags`, `image`, `image_alt`, `content_warning`, `lang`",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-25\n+++\n",
+                "p/02-25-k.md:2:1: missing field `url`",
+            ),
+            (
+                "+++\ntitle = 5\ndate = 1956-02-25\nurl = \"https://a.example/\"\n+++\n",
+                "p/02-25-k.md:2:9: invalid type: integer `5`, expected a string",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-30\nurl = \"https://a.example/\"\n+++\n",
+                "p/02-25-k.md:3:8: invalid date, must be within 1-29 for February",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-26\nurl = \"https://a.example/\"\n+++\n",
+                "p/02-25-k.md:3:8: the file name says 02-25 but `date` is 1956-02-26: rename the file or fix the date",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-25T10:00:00\nurl = \"https://a.example/\"\n+++\n",
+                "p/02-25-k.md:3:8: `date` must be a plain date like 1956-02-25, not `1956-02-25T10:00:00`",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"/2024/02/k.html\"\n+++\n",
+                "p/02-25-k.md:4:7: `url` must be an absolute http(s) URL, not `/2024/02/k.html`",
+            ),
+            (
+                "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"https://a.example/\"\nimage = \"k.jpg\"\n+++\n",
+                "p/02-25-k.md:5:9: `image` needs `image_alt`: describe the picture for people who cannot see it",
+            ),
+        ];
+        for (text, expected) in cases {
+            let got = error_of("p/02-25-k.md", text);
+            // The TOML parser's wording is its own; the location and the gist are ours.
+            assert!(
+                got == expected
+                    || (expected.contains("invalid date") && got.starts_with("p/02-25-k.md:3:")),
+                "for {text:?}\n got: {got}\nwant: {expected}"
+            );
+        }
+    }
+}

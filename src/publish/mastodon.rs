@@ -1,0 +1,529 @@
+//! Mastodon: `POST /api/v1/statuses`, with the post's image uploaded first.
+//!
+//! Every attempt at one publication carries the same `Idempotency-Key`, so the
+//! server returns the status it already made instead of making a second one.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::retry::{self, Attempt, Policy};
+use super::{
+    BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
+    Publisher, Receipt, RenderError, Rendered, Retry, SecretSource,
+};
+use crate::post::Post;
+use crate::render::{self, Message};
+use crate::text::mastodon_length;
+
+/// `[publishers.NAME]` with `type = "mastodon"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MastodonConfig {
+    pub instance: String,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub visibility: Visibility,
+    #[serde(default = "default_max_characters")]
+    pub max_characters: usize,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    pub template: Option<String>,
+    /// How long one request may take before it is abandoned and retried.
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+}
+
+fn default_max_characters() -> usize {
+    500
+}
+
+fn default_timeout() -> String {
+    "30s".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Unlisted,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+impl MastodonConfig {
+    pub(super) fn resolve_paths(&mut self, base: &Path) {
+        if let Some(f) = &self.token_file {
+            self.token_file = Some(crate::config::clean(&base.join(f)));
+        }
+    }
+
+    pub(super) fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = super::check_server_url("instance", &self.instance) {
+            problems.push(e);
+        }
+        if let Err(e) = self.token_source() {
+            problems.push(e);
+        }
+        if let Some(Err(e)) = self.template.as_deref().map(render::check_template) {
+            problems.push(format!("template`: {e}"));
+        }
+        if self.max_characters == 0 {
+            problems.push("max_characters`: must be above 0".into());
+        }
+        if let Err(e) = self.request_timeout() {
+            problems.push(format!("timeout`: {e}"));
+        }
+        problems
+    }
+
+    fn token_source(&self) -> Result<SecretSource, String> {
+        SecretSource::from_keys(
+            self.token_env.as_ref(),
+            self.token_file.as_ref(),
+            "token_env",
+            "token_file",
+        )
+    }
+
+    fn request_timeout(&self) -> Result<Duration, String> {
+        let d = crate::config::parse_duration(&self.timeout)?;
+        d.to_std()
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| "must be above 0".into())
+    }
+}
+
+/// A status as it will be sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Toot {
+    pub text: String,
+    /// Counted as the server counts, spoiler text included.
+    pub length: usize,
+    pub limit: usize,
+    pub visibility: Visibility,
+    pub language: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spoiler_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    pub path: PathBuf,
+    pub alt: String,
+}
+
+pub struct Mastodon {
+    name: String,
+    config: MastodonConfig,
+    env: Environment,
+    http: reqwest::Client,
+    policy: Policy,
+}
+
+impl Mastodon {
+    pub fn new(name: &str, config: &MastodonConfig, env: &Environment) -> Self {
+        let timeout = config.request_timeout().unwrap_or(Duration::from_secs(30));
+        Mastodon {
+            name: name.to_string(),
+            config: config.clone(),
+            env: env.clone(),
+            http: super::http_client(timeout),
+            policy: Policy::default(),
+        }
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.config.instance.trim_end_matches('/'))
+    }
+
+    fn token(&self) -> Result<String, PublishError> {
+        let source = self
+            .config
+            .token_source()
+            .map_err(|e| self.fatal(format!("`{e}")))?;
+        let secret = source.read(&self.env).map_err(|e| {
+            self.fatal(format!("no access token: {e}; give it an access token with the write:statuses and write:media scopes"))
+        })?;
+        Ok(secret.expose().to_string())
+    }
+
+    fn fatal(&self, message: String) -> PublishError {
+        PublishError::new(&self.name, Retry::Never, message)
+    }
+
+    /// Sorts a response into done, fatal, or worth another try.
+    async fn classify(
+        &self,
+        response: Result<Response, reqwest::Error>,
+        what: &str,
+    ) -> Attempt<serde_json::Value> {
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                return Attempt::Again {
+                    why: format!("{what}: {}", describe(&e)),
+                    wait: None,
+                };
+            }
+        };
+        let status = response.status();
+        let wait = rate_limit_wait(&response, self.env.clock.now());
+        let body = response.text().await.unwrap_or_default();
+        let server_message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+            .unwrap_or_else(|| body.chars().take(200).collect());
+        match status {
+            s if s.is_success() => match serde_json::from_str(&body) {
+                Ok(v) => Attempt::Done(v),
+                // The server may have acted; the idempotency key makes a retry safe.
+                Err(_) => Attempt::Again {
+                    why: format!("{what}: the server's answer is not JSON"),
+                    wait: None,
+                },
+            },
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Fatal(format!(
+                "{what}: the server refused the access token (HTTP {}: {server_message}); make a new token with the write:statuses and write:media scopes at {}/settings/applications and put it where `token_env` or `token_file` points",
+                status.as_u16(),
+                self.config.instance.trim_end_matches('/')
+            )),
+            StatusCode::UNPROCESSABLE_ENTITY => Attempt::Fatal(format!(
+                "{what}: the server rejected it (HTTP 422: {server_message})"
+            )),
+            StatusCode::TOO_MANY_REQUESTS => Attempt::Again {
+                why: format!("{what}: rate limited (HTTP 429)"),
+                wait: Some(wait.unwrap_or(Duration::from_secs(60))),
+            },
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Attempt::Again {
+                why: format!("{what}: HTTP {} ({server_message})", s.as_u16()),
+                wait: None,
+            },
+            s => Attempt::Fatal(format!("{what}: HTTP {} ({server_message})", s.as_u16())),
+        }
+    }
+
+    async fn upload(&self, token: &str, image: &Attachment) -> Result<String, PublishError> {
+        let bytes = tokio::fs::read(&image.path).await.map_err(|e| {
+            self.fatal(format!(
+                "cannot read the image {}: {e}",
+                image.path.display()
+            ))
+        })?;
+        let file_name = image
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let mime = mime_of(&image.path);
+        let media = retry::run(&self.name, self.policy, || async {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.clone())
+                .mime_str(mime);
+            let part = match part {
+                Ok(p) => p,
+                Err(e) => return Attempt::Fatal(format!("image type: {e}")),
+            };
+            let form = reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("description", image.alt.clone());
+            let response = self
+                .http
+                .post(self.endpoint("/api/v2/media"))
+                .bearer_auth(token)
+                .multipart(form)
+                .send()
+                .await;
+            self.classify(response, "uploading the image").await
+        })
+        .await?;
+        let id = json_str(&media, "id")
+            .ok_or_else(|| self.fatal("uploading the image: the answer has no id".into()))?;
+        // 202 with `url: null` means the server is still processing: wait until done.
+        let mut ready = media.get("url").is_some_and(|u| !u.is_null());
+        let mut polls = 0;
+        while !ready {
+            polls += 1;
+            if polls > 60 {
+                return Err(PublishError::new(
+                    &self.name,
+                    Retry::Later,
+                    "the image is still being processed after a minute",
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let response = self
+                .http
+                .get(self.endpoint(&format!("/api/v1/media/{id}")))
+                .bearer_auth(token)
+                .send()
+                .await;
+            match response {
+                Ok(r) if r.status() == StatusCode::PARTIAL_CONTENT => continue,
+                Ok(r) if r.status().is_success() => ready = true,
+                Ok(r) => {
+                    let code = r.status().as_u16();
+                    return Err(self.fatal(format!(
+                        "the server could not process the image (HTTP {code})"
+                    )));
+                }
+                Err(_) => continue,
+            }
+        }
+        Ok(id)
+    }
+
+    async fn post_status(
+        &self,
+        token: &str,
+        toot: &Toot,
+        media: Option<&str>,
+        key: &IdempotencyKey,
+    ) -> Result<Receipt, PublishError> {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("status", &toot.text),
+            ("visibility", toot.visibility.as_str()),
+            ("language", &toot.language),
+        ];
+        if let Some(cw) = &toot.spoiler_text {
+            form.push(("spoiler_text", cw));
+        }
+        if let Some(id) = media {
+            form.push(("media_ids[]", id));
+        }
+        let status = retry::run(&self.name, self.policy, || async {
+            let response = self
+                .http
+                .post(self.endpoint("/api/v1/statuses"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", key.as_str())
+                .form(&form)
+                .send()
+                .await;
+            self.classify(response, "posting the status").await
+        })
+        .await?;
+        let id = json_str(&status, "id")
+            .ok_or_else(|| self.fatal("posting the status: the answer has no id".into()))?;
+        Ok(Receipt {
+            remote_id: id,
+            url: json_str(&status, "url").or_else(|| json_str(&status, "uri")),
+        })
+    }
+}
+
+impl Publisher for Mastodon {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError> {
+        let tags = render::hashtags(&self.config.hashtags, &post.tags);
+        let message = Message {
+            post,
+            date: occasion.date,
+            template: self
+                .config
+                .template
+                .as_deref()
+                .unwrap_or(render::DEFAULT_TEMPLATE),
+            hashtags: &tags,
+        };
+        let spoiler = post.content_warning.clone();
+        let spoiler_length = spoiler.as_deref().map_or(0, mastodon_length);
+        let limit = self.config.max_characters;
+        let (text, length) = message
+            .fitted(limit, |t| spoiler_length + mastodon_length(t))
+            .map_err(|source| RenderError::TooLong {
+                publisher: self.name.clone(),
+                source,
+            })?;
+        let language = post
+            .lang
+            .clone()
+            .unwrap_or_else(|| self.env.language.clone());
+        // Mastodon takes ISO 639-1: the language part of a BCP 47 tag.
+        let language = language.split('-').next().unwrap_or("en").to_lowercase();
+        Ok(Rendered {
+            publisher: self.name.clone(),
+            post: post.path.clone(),
+            date: Some(occasion.date),
+            output: Output::Mastodon(Toot {
+                text,
+                length,
+                limit,
+                visibility: self.config.visibility,
+                language,
+                spoiler_text: spoiler,
+                image: post.image.as_ref().map(|i| Attachment {
+                    path: i.path.clone(),
+                    alt: i.alt.clone(),
+                }),
+            }),
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        rendered: &'a Rendered,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async move {
+            let Output::Mastodon(toot) = &rendered.output else {
+                return Err(
+                    self.fatal("internal: asked to send another backend's rendering".into())
+                );
+            };
+            let token = self.token()?;
+            let media = match &toot.image {
+                Some(image) => Some(self.upload(&token, image).await?),
+                None => None,
+            };
+            self.post_status(&token, toot, media.as_deref(), key).await
+        })
+    }
+
+    fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
+        Box::pin(async move {
+            let token = self.token()?;
+            let policy = Policy {
+                budget: Duration::from_secs(10),
+                ..self.policy
+            };
+            let account = retry::run(&self.name, policy, || async {
+                let r = self
+                    .http
+                    .get(self.endpoint("/api/v1/accounts/verify_credentials"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                self.classify(r, "checking the access token").await
+            })
+            .await?;
+            let instance = retry::run(&self.name, policy, || async {
+                let r = self
+                    .http
+                    .get(self.endpoint("/api/v2/instance"))
+                    .send()
+                    .await;
+                self.classify(r, "reading the instance's limits").await
+            })
+            .await?;
+            let mut report = OnlineReport {
+                findings: vec![],
+                problems: vec![],
+            };
+            let acct = json_str(&account, "acct").unwrap_or_else(|| "?".into());
+            let bot = account
+                .get("bot")
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false);
+            report.findings.push(format!(
+                "posts as @{acct}{}",
+                if bot { " (marked as a bot)" } else { "" }
+            ));
+            if !bot {
+                report.findings.push("the account is not marked as a bot: tick \"This is an automated account\" in its profile settings".into());
+            }
+            let server_max = instance
+                .pointer("/configuration/statuses/max_characters")
+                .and_then(|v| v.as_u64());
+            match server_max {
+                Some(max) if max as usize == self.config.max_characters => {
+                    report.findings.push(format!("max_characters {max} matches the server"))
+                }
+                Some(max) => report.problems.push(format!(
+                    "max_characters is {} but the server allows {max}: set `max_characters = {max}`",
+                    self.config.max_characters
+                )),
+                None => report.findings.push("the server does not advertise its character limit".into()),
+            }
+            Ok(report)
+        })
+    }
+}
+
+/// How long a 429 asks us to wait: `X-RateLimit-Reset` (ISO 8601 on Mastodon, Unix
+/// seconds elsewhere) measured against the server's own `Date` when it sends one
+/// (so our clock's skew does not matter), else `Retry-After` seconds.
+fn rate_limit_wait(response: &Response, now: DateTime<Utc>) -> Option<Duration> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let server_now = header("date")
+        .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(now);
+    let reset = header("x-ratelimit-reset").and_then(|r| {
+        DateTime::parse_from_rfc3339(r)
+            .map(|d| d.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                r.parse::<i64>()
+                    .ok()
+                    .and_then(|s| DateTime::from_timestamp(s, 0))
+            })
+    });
+    if let Some(reset) = reset {
+        // A second more: the reset instant is when the window ends, not when it is open.
+        return Some((reset - server_now).to_std().unwrap_or_default() + Duration::from_secs(1));
+    }
+    header("retry-after")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {
+    match value.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn mime_of(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => "image/jpeg",
+    }
+}
+
+/// A transport error in a few words, without the URL's query or any header.
+pub(super) fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        "cannot connect to the server".into()
+    } else {
+        "the connection failed".into()
+    }
+}

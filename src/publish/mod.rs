@@ -1,0 +1,346 @@
+//! The publisher seam: one trait, one config enum tagged by `type`, and one
+//! `match` ([`PublisherConfig::build`]) that turns a config into a backend.
+//!
+//! Rendering is pure and is what `preview` shows; `publish` sends exactly those
+//! bytes. Only this module and its backends touch the network.
+
+pub mod mastodon;
+pub mod retry;
+pub mod rss;
+
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::post::Post;
+use crate::render::TooLong;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A backend's config, as written under `[publishers.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PublisherConfig {
+    Mastodon(mastodon::MastodonConfig),
+    Rss(rss::RssConfig),
+}
+
+impl PublisherConfig {
+    /// The backend's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PublisherConfig::Mastodon(_) => "mastodon",
+            PublisherConfig::Rss(_) => "rss",
+        }
+    }
+
+    /// Makes relative paths relative to the config file's folder.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        match self {
+            PublisherConfig::Mastodon(c) => c.resolve_paths(base),
+            PublisherConfig::Rss(c) => c.resolve_paths(base),
+        }
+    }
+
+    /// Problems, each starting with the key it is about.
+    pub fn validate(&self) -> Vec<String> {
+        match self {
+            PublisherConfig::Mastodon(c) => c.validate(),
+            PublisherConfig::Rss(c) => c.validate(),
+        }
+    }
+
+    /// The registry: the one place that knows every backend.
+    pub fn build(&self, name: &str, env: &Environment) -> Box<dyn Publisher> {
+        match self {
+            PublisherConfig::Mastodon(c) => Box::new(mastodon::Mastodon::new(name, c, env)),
+            PublisherConfig::Rss(c) => Box::new(rss::Rss::new(name, c, env)),
+        }
+    }
+}
+
+/// Looks up an environment variable.
+pub type EnvVar = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What every backend may need from the bot, beyond its own config.
+#[derive(Clone)]
+pub struct Environment {
+    pub clock: Arc<dyn Clock>,
+    /// The bot's default language (`bot.language`).
+    pub language: String,
+    pub timezone: Tz,
+    /// Reads an environment variable; injected so tests need not touch the process's.
+    pub env_var: EnvVar,
+}
+
+/// What the bot knows about one publication when it renders it.
+#[derive(Debug, Clone)]
+pub struct Occasion {
+    /// The publishing date, in the bot's zone.
+    pub date: NaiveDate,
+    /// When it goes out (the day's scheduled fire time): the feed's `pubDate`.
+    pub at: DateTime<Tz>,
+}
+
+/// One publisher's rendering of a post: what `preview` prints and `publish` sends.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rendered {
+    pub publisher: String,
+    #[serde(flatten)]
+    pub output: Output,
+    /// The post it came from; part of the idempotency key.
+    #[serde(skip)]
+    pub post: PathBuf,
+    #[serde(skip)]
+    pub date: Option<NaiveDate>,
+}
+
+/// The backend-specific part of a rendering, tagged by the backend's `type`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    Mastodon(mastodon::Toot),
+    Rss(rss::Item),
+}
+
+/// What a server said when a publication went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The server's id for what was made (a status id, a feed item's guid).
+    pub remote_id: String,
+    /// Where followers see it, when there is such a place.
+    pub url: Option<String>,
+}
+
+/// Whether trying again could help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Bad credentials, a rejected post, a broken config: a person must act.
+    Never,
+    /// An outage or a rate limit outlasted the retry budget: try again later.
+    Later,
+}
+
+/// A publication that failed; the message names the publisher and what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{publisher}: {message}")]
+pub struct PublishError {
+    pub publisher: String,
+    pub message: String,
+    pub retry: Retry,
+}
+
+impl PublishError {
+    pub fn new(publisher: &str, retry: Retry, message: impl Into<String>) -> Self {
+        PublishError {
+            publisher: publisher.to_string(),
+            message: message.into(),
+            retry,
+        }
+    }
+}
+
+/// A failed rendering (a post too long for a publisher).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RenderError {
+    #[error("{publisher}: {source}")]
+    TooLong { publisher: String, source: TooLong },
+    #[error("{publisher}: {message}")]
+    Other { publisher: String, message: String },
+}
+
+/// An `Idempotency-Key`: the same for every attempt at one publication, so a retry,
+/// a crash-and-restart or a second replica never makes a second status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn new(publisher: &str, date: NaiveDate, post_url: &str) -> Self {
+        let digest = Sha256::digest(format!("todayis\0{publisher}\0{date}\0{post_url}"));
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        IdempotencyKey(format!("todayis-{date}-{hex}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What `check --online` learnt from a server.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineReport {
+    /// One line a finding, for people.
+    pub findings: Vec<String>,
+    /// Mismatches the operator should fix (e.g. a limit above the server's).
+    pub problems: Vec<String>,
+}
+
+/// A publishing backend.
+pub trait Publisher: Send + Sync {
+    fn name(&self) -> &str;
+
+    /// The exact output for `post` on `occasion`. Pure: no IO, no clock.
+    fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError>;
+
+    /// Sends a rendering. Retries passing faults inside its own budget; the key is
+    /// the same for every attempt at this publication.
+    fn publish<'a>(
+        &'a self,
+        rendered: &'a Rendered,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>>;
+
+    /// Asks the server whether the credentials work and the limits match.
+    fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>>;
+}
+
+/// A secret read from the environment or a file, only when it is needed.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where a secret comes from: `*_env` names a variable, `*_file` a file (Docker and
+/// Kubernetes secrets); never the secret itself.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// Checks that exactly one of the two keys is set.
+    pub fn from_keys(
+        env: Option<&String>,
+        file: Option<&PathBuf>,
+        env_key: &str,
+        file_key: &str,
+    ) -> Result<SecretSource, String> {
+        match (env, file) {
+            (Some(e), None) if !e.trim().is_empty() => Ok(SecretSource::Env(e.clone())),
+            (None, Some(f)) => Ok(SecretSource::File(f.clone())),
+            (Some(_), Some(_)) => Err(format!(
+                "{env_key}`: set `{env_key}` or `{file_key}`, not both"
+            )),
+            _ => Err(format!(
+                "{env_key}`: set `{env_key}` (an environment variable's name) or `{file_key}` (a file holding the secret)"
+            )),
+        }
+    }
+
+    /// Reads the secret; the error says where it was looked for, never what it is.
+    pub fn read(&self, env: &Environment) -> Result<Secret, String> {
+        let value = match self {
+            SecretSource::Env(name) => (env.env_var)(name)
+                .ok_or_else(|| format!("the environment variable {name} is not set"))?,
+            SecretSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "cannot read the secret file {}: {}",
+                    path.display(),
+                    e.kind()
+                )
+            })?,
+        };
+        let value = value.trim_end_matches(['\n', '\r']).to_string();
+        if value.trim().is_empty() {
+            let place = match self {
+                SecretSource::Env(name) => format!("the environment variable {name}"),
+                SecretSource::File(path) => format!("the secret file {}", path.display()),
+            };
+            return Err(format!("{place} is empty"));
+        }
+        Ok(Secret(value))
+    }
+}
+
+/// Checks a server address: https, or plain http for loopback addresses only
+/// (a token must never cross a network in clear text).
+pub fn check_server_url(key: &str, value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("{key}`: `{value}` is not a URL: {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("{key}`: `{value}` has no host")),
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(format!(
+            "{key}`: `{value}` must use https (plain http only for loopback addresses)"
+        )),
+        other => Err(format!(
+            "{key}`: `{value}`: the scheme must be https, not {other}"
+        )),
+    }
+}
+
+/// The HTTP client every backend uses: rustls, a per-request timeout, and a
+/// user agent that tells server admins who we are.
+pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .user_agent(concat!("todayis/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stable_and_distinct() {
+        let d = NaiveDate::from_ymd_opt(2024, 2, 25).unwrap();
+        let a = IdempotencyKey::new("mastodon", d, "https://x.example/a");
+        assert_eq!(a, IdempotencyKey::new("mastodon", d, "https://x.example/a"));
+        assert_ne!(a, IdempotencyKey::new("other", d, "https://x.example/a"));
+        assert_ne!(
+            a,
+            IdempotencyKey::new("mastodon", d.succ_opt().unwrap(), "https://x.example/a")
+        );
+        assert!(a.as_str().starts_with("todayis-2024-02-25-"));
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let s = Secret("hunter2".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn server_urls() {
+        assert!(check_server_url("k", "https://mastodon.example").is_ok());
+        assert!(check_server_url("k", "http://127.0.0.1:3000").is_ok());
+        assert!(check_server_url("k", "http://[::1]:3000").is_ok());
+        assert!(check_server_url("k", "http://localhost:3000").is_ok());
+        assert!(check_server_url("k", "http://mastodon.example").is_err());
+        assert!(check_server_url("k", "ftp://mastodon.example").is_err());
+        assert!(check_server_url("k", "mastodon.example").is_err());
+    }
+}

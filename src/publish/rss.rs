@@ -1,0 +1,359 @@
+//! RSS 2.0: the feed file at `path`, newest item first, at most `max_items`.
+//!
+//! The items live in a JSON file in the state folder; the XML is generated from
+//! them every time, deterministically, so a feed with no news is byte-identical
+//! when rewritten and a publication already in the feed is never added twice.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use pulldown_cmark::{CowStr, Event, Parser, Tag};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
+    Publisher, Receipt, RenderError, Rendered, Retry,
+};
+use crate::atomic;
+use crate::post::Post;
+use crate::render;
+
+/// `[publishers.NAME]` with `type = "rss"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RssConfig {
+    pub path: PathBuf,
+    pub feed_url: String,
+    pub title: String,
+    pub link: String,
+    pub description: String,
+    #[serde(default = "default_max_items")]
+    pub max_items: usize,
+}
+
+fn default_max_items() -> usize {
+    30
+}
+
+impl RssConfig {
+    pub(super) fn resolve_paths(&mut self, base: &Path) {
+        self.path = crate::config::clean(&base.join(&self.path));
+    }
+
+    pub(super) fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (key, value) in [("feed_url", &self.feed_url), ("link", &self.link)] {
+            match url::Url::parse(value) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => problems.push(format!("{key}`: `{value}` must be an absolute http(s) URL")),
+            }
+        }
+        for (key, value) in [("title", &self.title), ("description", &self.description)] {
+            if value.trim().is_empty() {
+                problems.push(format!("{key}`: must not be empty"));
+            }
+        }
+        if self.max_items == 0 {
+            problems.push("max_items`: must be above 0".into());
+        }
+        problems
+    }
+}
+
+/// One feed item, as it will be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub title: String,
+    pub link: String,
+    /// Unique per publication (post and date), not a permalink.
+    pub guid: String,
+    /// The summary, as plain text.
+    pub description: String,
+    /// The whole post as HTML, with absolute links only.
+    #[serde(rename = "content_encoded")]
+    pub content_html: String,
+    #[serde(rename = "pubDate")]
+    pub pub_date: String,
+    /// The same instant, for ordering and for keeping items out of the future.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+pub struct Rss {
+    name: String,
+    config: RssConfig,
+    env: Environment,
+}
+
+impl Rss {
+    pub fn new(name: &str, config: &RssConfig, env: &Environment) -> Self {
+        Rss {
+            name: name.to_string(),
+            config: config.clone(),
+            env: env.clone(),
+        }
+    }
+
+    /// Where the items are kept between runs.
+    fn items_path(&self) -> PathBuf {
+        let mut p = self.config.path.clone().into_os_string();
+        p.push(".items.json");
+        PathBuf::from(p)
+    }
+
+    fn fail(&self, message: String) -> PublishError {
+        PublishError::new(&self.name, Retry::Later, message)
+    }
+
+    /// Adds `item` (unless its guid is there already) and rewrites the feed.
+    pub fn add(&self, mut item: Item) -> Result<Receipt, PublishError> {
+        let items_path = self.items_path();
+        let mut items: Vec<Item> = match std::fs::read(&items_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                self.fail(format!("the feed's item store {} is damaged ({e}): restore it from a backup or delete it to start the feed afresh", items_path.display()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.fail(format!("cannot read {}: {e}", items_path.display()))),
+        };
+        let receipt = Receipt {
+            remote_id: item.guid.clone(),
+            url: Some(item.link.clone()),
+        };
+        if !items.iter().any(|i| i.guid == item.guid) {
+            // An item is never dated in the future: a manual run before the day's
+            // scheduled time is dated now.
+            let now = self.env.clock.now();
+            if item.at.is_none_or(|at| at > now) {
+                item.at = Some(now);
+                item.pub_date = rfc822(now.with_timezone(&self.env.timezone));
+            }
+            items.push(item);
+            items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.guid.cmp(&a.guid)));
+            items.truncate(self.config.max_items);
+            let json = serde_json::to_vec_pretty(&items).map_err(|e| self.fail(e.to_string()))?;
+            atomic::write(&items_path, &json)
+                .map_err(|e| self.fail(format!("cannot write {}: {e}", items_path.display())))?;
+        }
+        let xml = self.feed(&items);
+        let unchanged = std::fs::read(&self.config.path).is_ok_and(|old| old == xml.as_bytes());
+        if !unchanged {
+            atomic::write(&self.config.path, xml.as_bytes()).map_err(|e| {
+                self.fail(format!(
+                    "cannot write the feed {}: {e}",
+                    self.config.path.display()
+                ))
+            })?;
+        }
+        Ok(receipt)
+    }
+
+    /// The feed's XML for `items` (newest first). Deterministic.
+    pub fn feed(&self, items: &[Item]) -> String {
+        let c = &self.config;
+        let mut x = String::with_capacity(4096);
+        x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        x.push_str("<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n<channel>\n");
+        element(&mut x, 1, "title", &c.title);
+        element(&mut x, 1, "link", &c.link);
+        element(&mut x, 1, "description", &c.description);
+        element(&mut x, 1, "language", &self.env.language);
+        x.push_str(&format!(
+            "  <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",
+            escape(&c.feed_url)
+        ));
+        element(&mut x, 1, "generator", "todayis");
+        if let Some(newest) = items.first() {
+            element(&mut x, 1, "lastBuildDate", &newest.pub_date);
+        }
+        for item in items {
+            x.push_str("  <item>\n");
+            element(&mut x, 2, "title", &item.title);
+            element(&mut x, 2, "link", &item.link);
+            x.push_str(&format!(
+                "    <guid isPermaLink=\"false\">{}</guid>\n",
+                escape(&item.guid)
+            ));
+            element(&mut x, 2, "description", &item.description);
+            element(&mut x, 2, "content:encoded", &item.content_html);
+            element(&mut x, 2, "pubDate", &item.pub_date);
+            x.push_str("  </item>\n");
+        }
+        x.push_str("</channel>\n</rss>\n");
+        x
+    }
+}
+
+impl Publisher for Rss {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError> {
+        let item = Item {
+            title: post.title.clone(),
+            link: post.url.clone(),
+            guid: format!("{}#todayis-{}", post.url, occasion.date),
+            description: render::summary_of(post),
+            content_html: body_html(post),
+            pub_date: rfc822(occasion.at),
+            at: Some(occasion.at.with_timezone(&Utc)),
+        };
+        Ok(Rendered {
+            publisher: self.name.clone(),
+            post: post.path.clone(),
+            date: Some(occasion.date),
+            output: Output::Rss(item),
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        rendered: &'a Rendered,
+        _key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async move {
+            let Output::Rss(item) = &rendered.output else {
+                return Err(PublishError::new(
+                    &self.name,
+                    Retry::Never,
+                    "internal: asked to write another backend's rendering",
+                ));
+            };
+            let item = item.clone();
+            // File IO off the async threads; the lock keeps two writers of one feed apart.
+            let this = Rss {
+                name: self.name.clone(),
+                config: self.config.clone(),
+                env: self.env.clone(),
+            };
+            let _guard = FEED_LOCK.lock().await;
+            tokio::task::spawn_blocking(move || this.add(item))
+                .await
+                .map_err(|e| {
+                    PublishError::new(
+                        &self.name,
+                        Retry::Later,
+                        format!("writing the feed was interrupted: {e}"),
+                    )
+                })?
+        })
+    }
+
+    fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
+        Box::pin(async move {
+            let folder = self.config.path.parent().unwrap_or(Path::new("."));
+            let mut report = OnlineReport {
+                findings: vec![],
+                problems: vec![],
+            };
+            if folder.as_os_str().is_empty() || folder.is_dir() {
+                report
+                    .findings
+                    .push(format!("writes {}", self.config.path.display()));
+            } else {
+                report
+                    .findings
+                    .push(format!("will create the folder {}", folder.display()));
+            }
+            Ok(report)
+        })
+    }
+}
+
+static FEED_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// RFC 822 with a four-digit year, e.g. `Sun, 25 Feb 2024 09:00:00 +0000`.
+pub fn rfc822<Tz: chrono::TimeZone>(at: DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    at.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}
+
+/// The post's body as HTML: raw HTML in the Markdown is dropped (a feed reader must
+/// never run a post's `<script>`), and relative links are made absolute against the
+/// post's own URL.
+pub fn body_html(post: &Post) -> String {
+    let base = url::Url::parse(&post.url).ok();
+    let absolute = |dest: CowStr<'static>| -> CowStr<'static> {
+        match (&base, url::Url::parse(&dest)) {
+            (_, Ok(_)) => dest,
+            (Some(base), Err(_)) => base
+                .join(&dest)
+                .map(|u| CowStr::from(u.to_string()))
+                .unwrap_or(dest),
+            (None, Err(_)) => dest,
+        }
+    };
+    let events = Parser::new(&post.body).filter_map(|event| match event {
+        Event::Html(_) | Event::InlineHtml(_) => None,
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Some(Event::Start(Tag::Link {
+            link_type,
+            dest_url: absolute(dest_url.into_static()),
+            title,
+            id,
+        })),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Some(Event::Start(Tag::Image {
+            link_type,
+            dest_url: absolute(dest_url.into_static()),
+            title,
+            id,
+        })),
+        other => Some(other),
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html.trim_end().to_string()
+}
+
+fn element(x: &mut String, depth: usize, name: &str, text: &str) {
+    x.push_str(&"  ".repeat(depth));
+    x.push_str(&format!("<{name}>{}</{name}>\n", escape(text)));
+}
+
+/// XML text escaping; characters XML 1.0 forbids are dropped.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_that_could_break_the_feed() {
+        assert_eq!(
+            escape("a & b <script> ]]> \"q\" 'a'\u{1}"),
+            "a &amp; b &lt;script&gt; ]]&gt; &quot;q&quot; &apos;a&apos;"
+        );
+    }
+
+    #[test]
+    fn dates_are_rfc822_with_the_right_weekday() {
+        let at = DateTime::parse_from_rfc3339("2024-02-25T09:00:00+00:00").unwrap();
+        assert_eq!(rfc822(at), "Sun, 25 Feb 2024 09:00:00 +0000");
+    }
+}

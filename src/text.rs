@@ -1,0 +1,280 @@
+//! Text work shared by the publishers: Markdown to plain text, sentences, counting
+//! the way Mastodon counts, and fitting a summary into a limit. Pure.
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// How many characters Mastodon charges for any URL with a scheme
+/// (`characters_reserved_per_url`).
+pub const URL_WEIGHT: usize = 23;
+
+/// The paragraphs of a Markdown body as plain text: no markup, links as their text,
+/// no HTML, no headings or images, white space collapsed.
+pub fn plain_paragraphs(markdown: &str) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    let mut current = String::new();
+    // Depth of elements whose text is left out (headings, images, code blocks, HTML).
+    let mut hidden = 0usize;
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Start(
+                Tag::Heading { .. } | Tag::Image { .. } | Tag::CodeBlock(_) | Tag::HtmlBlock,
+            ) => hidden += 1,
+            Event::End(
+                TagEnd::Heading(_) | TagEnd::Image | TagEnd::CodeBlock | TagEnd::HtmlBlock,
+            ) => hidden = hidden.saturating_sub(1),
+            Event::Text(t) | Event::Code(t) if hidden == 0 => current.push_str(&t),
+            Event::SoftBreak | Event::HardBreak if hidden == 0 => current.push(' '),
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::BlockQuote(_)) => {
+                let text = collapse_whitespace(&current);
+                if !text.is_empty() {
+                    paragraphs.push(text);
+                }
+                current.clear();
+            }
+            _ => {}
+        }
+    }
+    let text = collapse_whitespace(&current);
+    if !text.is_empty() {
+        paragraphs.push(text);
+    }
+    paragraphs
+}
+
+/// Collapses runs of white space into one space and trims the ends.
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Byte offsets just after each sentence end in `text` (a `.`, `!`, `?` or `…`,
+/// with any closing quotes or brackets, followed by white space or the end).
+/// Initials ("J. F. Kennedy") and common abbreviations do not end a sentence.
+pub fn sentence_ends(text: &str) -> Vec<usize> {
+    const ABBREVIATIONS: [&str; 14] = [
+        "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "gen", "lt",
+    ];
+    let mut ends = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (_, c) = chars[i];
+        if matches!(c, '.' | '!' | '?' | '…') {
+            let mut j = i + 1;
+            while j < chars.len() && matches!(chars[j].1, '"' | '\'' | '’' | '”' | ')' | ']' | '»')
+            {
+                j += 1;
+            }
+            let at_end = j == chars.len();
+            let next_is_space = !at_end && chars[j].1.is_whitespace();
+            if at_end || next_is_space {
+                let word_start = text[..chars[i].0]
+                    .rfind(|c: char| c.is_whitespace() || c == '(')
+                    .map_or(0, |p| p + 1);
+                let word = &text[word_start..chars[i].0];
+                let is_initial =
+                    c == '.' && word.chars().count() == 1 && word.chars().all(char::is_uppercase);
+                let is_abbreviation =
+                    c == '.' && ABBREVIATIONS.contains(&word.to_lowercase().as_str());
+                let next_word_lower = text[chars.get(j).map_or(text.len(), |x| x.0)..]
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_lowercase);
+                if !is_initial && !is_abbreviation && !next_word_lower {
+                    let end = chars.get(j).map_or(text.len(), |x| x.0);
+                    ends.push(end);
+                }
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    ends
+}
+
+/// Counts `text` the way Mastodon's `StatusLengthValidator` does: grapheme clusters,
+/// every URL with a scheme as [`URL_WEIGHT`], and `@user@domain` as `@user`.
+pub fn mastodon_length(text: &str) -> usize {
+    let mut total = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        match next_special(rest) {
+            None => {
+                total += rest.graphemes(true).count();
+                break;
+            }
+            Some((start, end, weight)) => {
+                total += rest[..start].graphemes(true).count() + weight;
+                rest = &rest[end..];
+            }
+        }
+    }
+    total
+}
+
+/// The next URL or remote mention in `text`: its byte range and what it counts for.
+fn next_special(text: &str) -> Option<(usize, usize, usize)> {
+    let boundary = |i: usize| {
+        text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '@' && c != '/')
+    };
+    let lower = text.to_ascii_lowercase();
+    let mut best: Option<(usize, usize, usize)> = None;
+    for scheme in ["https://", "http://"] {
+        let mut from = 0;
+        while let Some(p) = lower[from..].find(scheme) {
+            let start = from + p;
+            from = start + scheme.len();
+            if !boundary(start) {
+                continue;
+            }
+            let tail = &text[start + scheme.len()..];
+            let len = tail.find(char::is_whitespace).unwrap_or(tail.len());
+            // Trailing punctuation belongs to the sentence, not to the URL.
+            let trimmed = tail[..len]
+                .trim_end_matches(['.', ',', ':', ';', '!', '?', '\'', '"', ')', ']', '…']);
+            if trimmed.is_empty() {
+                continue;
+            }
+            let end = start + scheme.len() + trimmed.len();
+            if best.is_none_or(|b| start < b.0) {
+                best = Some((start, end, URL_WEIGHT));
+            }
+            break;
+        }
+    }
+    // `@user@domain` counts as `@user`.
+    let mut from = 0;
+    while let Some(p) = text[from..].find('@') {
+        let start = from + p;
+        from = start + 1;
+        if best.is_some_and(|b| start >= b.0) {
+            break;
+        }
+        if !boundary(start) {
+            continue;
+        }
+        let user_len = text[start + 1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(text.len() - start - 1);
+        let at = start + 1 + user_len;
+        if user_len == 0 || !text[at..].starts_with('@') {
+            continue;
+        }
+        let domain_len = text[at + 1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            .unwrap_or(text.len() - at - 1);
+        let domain = text[at + 1..at + 1 + domain_len].trim_end_matches(['.', '-']);
+        if domain.contains('.') {
+            best = Some((start, at + 1 + domain.len(), 1 + user_len));
+            break;
+        }
+    }
+    best
+}
+
+/// The longest cut of `summary` whose measure fits in `limit`: the most whole
+/// sentences, else the most whole words followed by `…`, else nothing (empty).
+/// `measure` gives the length of the whole message around a candidate summary;
+/// it must not decrease as the summary grows.
+pub fn fit_summary(summary: &str, limit: usize, measure: impl Fn(&str) -> usize) -> String {
+    if measure(summary) <= limit {
+        return summary.to_string();
+    }
+    let sentences: Vec<&str> = sentence_ends(summary)
+        .into_iter()
+        .map(|e| summary[..e].trim_end())
+        .collect();
+    if let Some(best) = longest_fitting(&sentences, |s| measure(s) <= limit) {
+        return best.to_string();
+    }
+    let words: Vec<String> = summary
+        .split_whitespace()
+        .scan(0usize, |end, word| {
+            let start = *end + summary[*end..].find(word).unwrap_or(0);
+            *end = start + word.len();
+            Some(*end)
+        })
+        .map(|end| {
+            let cut =
+                summary[..end].trim_end_matches([',', ';', ':', '-', '–', '—', '(', '"', '“']);
+            format!("{cut}…")
+        })
+        .filter(|w| w != "…")
+        .collect();
+    longest_fitting(&words, |w| measure(w) <= limit)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Binary search for the last item of `items` that `fits` (fit is monotone: a prefix
+/// of items fits, the rest do not).
+fn longest_fitting<T>(items: &[T], fits: impl Fn(&T) -> bool) -> Option<&T> {
+    let n = items.partition_point(&fits);
+    n.checked_sub(1).map(|i| &items[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_becomes_plain_paragraphs() {
+        let md = "# Heading\n\nHe spoke **for hours** about [Stalin](https://x.example/s).\nThen <b>left</b>.\n\n![a picture](k.jpg)\n\n- one\n- two &amp; three\n\n<script>alert(1)</script>\n";
+        assert_eq!(
+            plain_paragraphs(md),
+            [
+                "He spoke for hours about Stalin. Then left.",
+                "one",
+                "two & three"
+            ]
+        );
+    }
+
+    #[test]
+    fn sentences_end_at_stops_not_initials() {
+        let text = "J. F. Kennedy spoke. Mr. Smith left! Was it over? \"Yes.\" Then e.g. not this";
+        let ends: Vec<&str> = sentence_ends(text)
+            .into_iter()
+            .map(|e| &text[..e])
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                "J. F. Kennedy spoke.",
+                "J. F. Kennedy spoke. Mr. Smith left!",
+                "J. F. Kennedy spoke. Mr. Smith left! Was it over?",
+                "J. F. Kennedy spoke. Mr. Smith left! Was it over? \"Yes.\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_like_mastodon() {
+        assert_eq!(mastodon_length("hello"), 5);
+        assert_eq!(mastodon_length("👍🏽 é"), 3);
+        assert_eq!(
+            mastodon_length("see https://todayis.example/2024/02/a-very-long-address.html now"),
+            4 + 23 + 4
+        );
+        assert_eq!(mastodon_length("(https://a.example/x)."), 1 + 23 + 2);
+        assert_eq!(mastodon_length("hi @alice@mastodon.social!"), 3 + 6 + 1);
+        assert_eq!(mastodon_length("mail me: bob@example.com"), 24);
+        assert_eq!(mastodon_length("bare example.com"), 16);
+    }
+
+    #[test]
+    fn fits_at_sentences_then_words() {
+        let s = "First sentence here. Second one is longer than that.";
+        let measure = |x: &str| x.chars().count();
+        assert_eq!(fit_summary(s, 100, measure), s);
+        assert_eq!(fit_summary(s, 30, measure), "First sentence here.");
+        assert_eq!(fit_summary(s, 12, measure), "First…");
+        assert_eq!(fit_summary(s, 3, measure), "");
+        assert_eq!(fit_summary("Alpha, beta gamma", 7, measure), "Alpha…");
+    }
+}
