@@ -1,0 +1,239 @@
+//! Shared test harness: the real counterparts (mastodon-mock, feedparser) and
+//! throw-away bot set-ups.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The Python that has mastodon-mock and feedparser. A missing one fails the test
+/// and says how to install it: a test never passes because its counterpart is absent.
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("TODAYIS_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
+        });
+    let ok = Command::new(&path)
+        .args(["-c", "import mastodon_mock, feedparser"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "mastodon-mock and feedparser are needed at {}: run scripts/test, or \
+         `python3 -m venv target/test-venv && target/test-venv/bin/pip install -r tests/requirements.txt`",
+        path.display()
+    );
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A mastodon-mock server on a free loopback port, killed when dropped.
+pub struct MastodonMock {
+    child: Child,
+    pub url: String,
+    http: reqwest::blocking::Client,
+}
+
+pub const TOKEN: &str = "mock_token";
+
+impl MastodonMock {
+    pub fn start() -> MastodonMock {
+        let python = python();
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(&python)
+                .args([
+                    "-m",
+                    "mastodon_mock",
+                    "serve",
+                    "--in-memory",
+                    "--host",
+                    "127.0.0.1",
+                ])
+                .args(["--port", &port.to_string(), "--log-level", "warning"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting mastodon-mock");
+            let mut mock = MastodonMock {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                http: reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if mock
+                    .http
+                    .get(format!("{}/api/v2/instance", mock.url))
+                    .send()
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    return mock;
+                }
+                if mock.child.try_wait().unwrap().is_some() {
+                    break; // the port was taken meanwhile: try another
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = mock.child.kill();
+        }
+        panic!("mastodon-mock did not start");
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// Every status of the seeded account, newest first.
+    pub fn statuses(&self) -> Vec<Value> {
+        let me = self.get("/api/v1/accounts/verify_credentials");
+        let id = me["id"].as_str().unwrap();
+        self.get(&format!("/api/v1/accounts/{id}/statuses?limit=40"))
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The text a status was posted with.
+    pub fn source_text(&self, id: &str) -> String {
+        self.get(&format!("/api/v1/statuses/{id}/source"))["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Adds a fault rule (mastodon-mock's fault-injection API).
+    pub fn fault(&self, rule: Value) {
+        self.http
+            .post(format!("{}/api/v1/_mock/faults", self.url))
+            .json(&rule)
+            .send()
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+}
+
+impl Drop for MastodonMock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bot set-up in a temporary folder: config, posts, state.
+pub struct Bot {
+    pub dir: tempfile::TempDir,
+}
+
+impl Bot {
+    /// A bot with the given posts (`(relative path, contents)`) and extra config.
+    pub fn new(posts: &[(&str, &str)], publishers: &str) -> Bot {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("posts")).unwrap();
+        for (path, text) in posts {
+            let p = dir.path().join("posts").join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let config = format!(
+            "[bot]\nposts = \"posts\"\ntimezone = \"Europe/London\"\nschedule = \"0 9 * * *\"\nstate = \"state\"\n\n{publishers}"
+        );
+        std::fs::write(dir.path().join("todayis.toml"), config).unwrap();
+        Bot { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("todayis.toml")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `todayis --config <this bot> ARGS`, with the mock's token in the environment.
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("todayis").unwrap();
+        cmd.arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env("TODAYIS_TEST_TOKEN", TOKEN)
+            .env_remove("RUST_LOG");
+        cmd
+    }
+}
+
+/// The config of a mastodon publisher named `mastodon` pointing at `mock`.
+pub fn mastodon_publisher(mock: &MastodonMock, extra: &str) -> String {
+    format!(
+        "[publishers.mastodon]\ntype = \"mastodon\"\ninstance = \"{}\"\ntoken_env = \"TODAYIS_TEST_TOKEN\"\n{extra}\n",
+        mock.url
+    )
+}
+
+pub fn rss_publisher(extra: &str) -> String {
+    format!(
+        "[publishers.rss]\ntype = \"rss\"\npath = \"public/feed.xml\"\nfeed_url = \"https://todayis.example/feed.xml\"\ntitle = \"Today Is...\"\nlink = \"https://todayis.example/\"\ndescription = \"What happened on this day\"\n{extra}\n"
+    )
+}
+
+/// A post file's text.
+pub fn post(title: &str, date: &str, slug: &str, body: &str, extra: &str) -> String {
+    format!(
+        "+++\ntitle = {}\ndate = {date}\nurl = \"https://todayis.example/2024/{slug}.html\"\n{extra}\n+++\n{body}\n",
+        toml_string(title)
+    )
+}
+
+pub fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// Parses a feed with feedparser; returns its JSON summary.
+pub fn feedparser(path: &Path) -> Value {
+    let script = r#"
+import feedparser, json, sys
+f = feedparser.parse(sys.argv[1])
+print(json.dumps({
+  "bozo": bool(f.bozo), "error": str(f.get("bozo_exception", "")),
+  "version": f.version, "title": f.feed.get("title"),
+  "entries": [{"title": e.get("title"), "link": e.get("link"), "id": e.get("id"),
+               "summary": e.get("summary"), "content": (e.get("content") or [{}])[0].get("value"),
+               "published": e.get("published")} for e in f.entries],
+}))
+"#;
+    let out = Command::new(python())
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "feedparser failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
