@@ -71,7 +71,8 @@ pub fn sentence_ends(text: &str) -> Vec<usize> {
                 let word_start = text[..chars[i].0]
                     .rfind(|c: char| c.is_whitespace() || c == '(')
                     .map_or(0, |p| p + 1);
-                let word = &text[word_start..chars[i].0];
+                let word = text[word_start..chars[i].0]
+                    .trim_start_matches(['"', '\'', '“', '‘', '(', '[', '«']);
                 let is_initial =
                     c == '.' && word.chars().count() == 1 && word.chars().all(char::is_uppercase);
                 let is_abbreviation =
@@ -237,7 +238,8 @@ mod tests {
 
     #[test]
     fn sentences_end_at_stops_not_initials() {
-        let text = "J. F. Kennedy spoke. Mr. Smith left! Was it over? \"Yes.\" Then e.g. not this";
+        let text =
+            "J. F. Kennedy spoke. \"Mr. Smith left! Was it over? \"Yes.\" Then e.g. not this";
         let ends: Vec<&str> = sentence_ends(text)
             .into_iter()
             .map(|e| &text[..e])
@@ -246,9 +248,9 @@ mod tests {
             ends,
             [
                 "J. F. Kennedy spoke.",
-                "J. F. Kennedy spoke. Mr. Smith left!",
-                "J. F. Kennedy spoke. Mr. Smith left! Was it over?",
-                "J. F. Kennedy spoke. Mr. Smith left! Was it over? \"Yes.\"",
+                "J. F. Kennedy spoke. \"Mr. Smith left!",
+                "J. F. Kennedy spoke. \"Mr. Smith left! Was it over?",
+                "J. F. Kennedy spoke. \"Mr. Smith left! Was it over? \"Yes.\"",
             ]
         );
     }
