@@ -7,7 +7,10 @@
 //! - [`text`]: Markdown to plain text, sentences, Mastodon's way of counting, fitting.
 //! - [`render`]: templates, hashtags and the fitted message (pure).
 //! - [`schedule`]: cron in an IANA zone: the next fire instant, DST-safe; no clock.
+//! - [`scheduler`]: the daemon's decisions (what is due, retries, catch-up); no IO, no clock.
 //! - [`calendar`]: which post goes out on each day of a year; coverage.
+//! - [`daemon`]: `todayis run`: the loop that sleeps, publishes and handles signals.
+//! - [`status`] and [`server`]: health, metrics and the feed over HTTP.
 //! - [`publish`]: the publisher seam and one file per backend; the only network code.
 //! - [`journal`]: what was published when; durable before success is reported.
 //! - [`clock`]: time as a dependency.
@@ -18,6 +21,7 @@ pub mod calendar;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod journal;
 pub mod library;
 pub mod position;
@@ -26,4 +30,7 @@ pub mod publish;
 pub mod render;
 pub mod runner;
 pub mod schedule;
+pub mod scheduler;
+pub mod server;
+pub mod status;
 pub mod text;

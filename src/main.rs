@@ -13,6 +13,8 @@ use todayis::clock::Clock;
 use todayis::commands::{self, CalendarFormat};
 use todayis::config::{self, Config};
 use todayis::publish::Environment;
+use todayis::status::Status;
+use todayis::{daemon, server};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +47,10 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The daemon: publish on the schedule until SIGTERM/SIGINT; SIGHUP reloads the config
+    Run,
+    /// Exit 0 if the running daemon's /healthz answers 200 (for container health checks)
+    Healthcheck,
     /// Show what would go out, touching no network and no state
     Preview {
         /// The publishing date [default: today in the bot's time zone]
@@ -104,7 +110,14 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(cli.log_format);
+    // The daemon tells what it does; one-shot commands speak only of trouble
+    // (their results go to stdout).
+    let default_level = if matches!(cli.command, Command::Run) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, default_level);
     let path = config::locate(
         cli.config.as_deref(),
         std::env::var("TODAYIS_CONFIG").ok().as_deref(),
@@ -144,6 +157,10 @@ fn main() -> ExitCode {
     };
     let mut out = std::io::stdout().lock();
     let result = match cli.command {
+        Command::Run => runtime
+            .block_on(run_daemon(path, config, env))
+            .map(|()| true),
+        Command::Healthcheck => runtime.block_on(healthcheck(&config)),
         Command::Preview {
             date,
             post,
@@ -191,9 +208,83 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Starts the HTTP side (if configured), wires signals to the daemon, and runs it.
+async fn run_daemon(path: PathBuf, config: Config, env: Environment) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let status = Arc::new(std::sync::Mutex::new(Status::default()));
+    if let Some(addr) = config.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("`server.listen`: cannot listen on {addr}: {e}"))?;
+        tracing::info!(%addr, "serving /healthz, /metrics and /feed.xml");
+        let app = server::router(server::AppState {
+            status: Arc::clone(&status),
+            clock: Arc::clone(&env.clock),
+        });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("the HTTP server stopped: {e}");
+            }
+        });
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            let sent = tokio::select! {
+                _ = term.recv() => tx.send(daemon::Signal::Stop).await,
+                _ = int.recv() => tx.send(daemon::Signal::Stop).await,
+                _ = hup.recv() => tx.send(daemon::Signal::Reload).await,
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+    daemon::run(path, config, env, status, rx, daemon::Options::default()).await
+}
+
+/// Asks the daemon's own /healthz; loopback when it listens on all interfaces.
+async fn healthcheck(config: &Config) -> anyhow::Result<bool> {
+    let Some(mut addr) = config.listen else {
+        anyhow::bail!("`server.listen` is not set: the health check needs the daemon's HTTP side");
+    };
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    match client.get(format!("http://{addr}/healthz")).send().await {
+        Ok(r) if r.status().is_success() => Ok(true),
+        Ok(r) => {
+            eprintln!("unhealthy: /healthz answered {}", r.status());
+            Ok(false)
+        }
+        Err(e) => {
+            eprintln!(
+                "unhealthy: cannot reach http://{addr}/healthz ({})",
+                if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "no answer"
+                }
+            );
+            Ok(false)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -76,16 +76,15 @@ impl Schedule {
 
     /// The last fire instant at or before `at`, if any within the past `within`.
     pub fn last_fire(&self, tz: Tz, at: DateTime<Utc>, within: Duration) -> Option<DateTime<Utc>> {
-        let mut cursor = at - within - Duration::seconds(1);
-        let mut last = None;
-        while let Some(next) = self.next_fire(tz, cursor) {
-            if next > at {
-                break;
-            }
-            last = Some(next);
-            cursor = next;
-        }
-        last
+        let from = at - within;
+        let start = (from - Duration::hours(3)).with_timezone(&tz).naive_local();
+        // Fire instants never decrease as wall times increase, so one forward pass
+        // over the window finds the last one.
+        self.wall_times_after(start)
+            .map(|wall| to_instant(tz, wall))
+            .take_while(|&instant| instant <= at)
+            .filter(|&instant| instant >= from)
+            .last()
     }
 
     /// Wall-clock fire times strictly after `start`, in order. The cron crate has no

@@ -1,0 +1,303 @@
+//! `todayis run`: sleep until something is due, publish, repeat.
+//!
+//! The [`Scheduler`] decides; this loop only feeds it the time, runs publications,
+//! and listens for signals. It asks the injected clock for the time and sleeps at
+//! most `recheck` at once, so a suspend or a clock step is noticed within a minute
+//! and nothing else wakes it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::calendar;
+use crate::config::{Config, Missing};
+use crate::library::{self, Library};
+use crate::publish::{Environment, Publisher, PublisherConfig, Retry};
+use crate::runner::{self, Outcome};
+use crate::scheduler::Scheduler;
+use crate::status::Status;
+
+/// What the outside world can ask of a running daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM, SIGINT: finish what is in flight (within the grace), then stop.
+    Stop,
+    /// SIGHUP: read the config again; keep the old one if the new one is broken.
+    Reload,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The longest single sleep.
+    pub recheck: Duration,
+    /// How long an in-flight publication may take to finish after a stop.
+    pub grace: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            recheck: Duration::from_secs(60),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything that a config (re)load sets up.
+struct Loaded {
+    config: Config,
+    env: Environment,
+    publishers: Vec<Arc<dyn Publisher>>,
+}
+
+fn load(config: Config, base_env: &Environment) -> Result<Loaded, String> {
+    let env = Environment {
+        language: config.language.clone(),
+        timezone: config.timezone,
+        ..base_env.clone()
+    };
+    let publishers = runner::build_publishers(&config, &[], &env)?;
+    Ok(Loaded {
+        config,
+        env,
+        publishers,
+    })
+}
+
+/// Runs until a stop signal (or the signal channel closes).
+pub async fn run(
+    config_path: PathBuf,
+    config: Config,
+    base_env: Environment,
+    status: Arc<Mutex<Status>>,
+    mut signals: mpsc::Receiver<Signal>,
+    options: Options,
+) -> anyhow::Result<()> {
+    let clock = Arc::clone(&base_env.clock);
+    let mut current = load(config, &base_env).map_err(anyhow::Error::msg)?;
+    let c = &current.config;
+    let mut scheduler = Scheduler::start(c.schedule.clone(), c.timezone, c.catch_up, clock.now());
+    refresh_library(&current, &status);
+    announce(&current, &scheduler, &status);
+
+    loop {
+        let now = clock.now();
+        update(&status, |s| {
+            s.heartbeat = Some(now);
+            s.next_fire = scheduler.next_fire();
+        });
+        if let Some(date) = scheduler.due(now) {
+            update(&status, |s| {
+                s.busy_since = Some(now);
+                s.last_fire = scheduler.last_fire();
+            });
+            let mut reload_after = false;
+            let mut stopping = false;
+            let result = {
+                let publication = runner::publish_date(
+                    &current.config,
+                    &current.env,
+                    &current.publishers,
+                    date,
+                    false,
+                );
+                tokio::pin!(publication);
+                loop {
+                    tokio::select! {
+                        r = &mut publication => break Some(r),
+                        signal = signals.recv() => match signal {
+                            Some(Signal::Reload) => reload_after = true,
+                            Some(Signal::Stop) | None => stopping = true,
+                        }
+                    }
+                    if stopping {
+                        tracing::info!(
+                            "stopping: letting the publication in flight finish (up to {}s)",
+                            options.grace.as_secs()
+                        );
+                        break tokio::time::timeout(options.grace, &mut publication)
+                            .await
+                            .ok();
+                    }
+                }
+            };
+            let Some(result) = result else {
+                tracing::warn!(
+                    "the publication did not finish within the grace period; a restart within catch_up completes it"
+                );
+                return Ok(());
+            };
+            let all_done = record(&current, &status, result, clock.now());
+            update(&status, |s| s.busy_since = None);
+            scheduler.report(clock.now(), date, all_done);
+            refresh_library(&current, &status);
+            if !all_done {
+                tracing::info!(%date, "some publishers failed; they will be retried until the next day's publication");
+            }
+            if stopping {
+                tracing::info!("stopped");
+                return Ok(());
+            }
+            if reload_after {
+                reload(
+                    &config_path,
+                    &base_env,
+                    &mut current,
+                    &mut scheduler,
+                    &status,
+                    clock.now(),
+                );
+            }
+            continue;
+        }
+        let wait = scheduler
+            .wake_at()
+            .map(|w| (w - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(options.recheck)
+            .min(options.recheck);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            signal = signals.recv() => match signal {
+                Some(Signal::Reload) => reload(&config_path, &base_env, &mut current, &mut scheduler, &status, clock.now()),
+                Some(Signal::Stop) | None => {
+                    tracing::info!("stopping");
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Logs and counts each publisher's outcome; true if nothing is left to retry.
+fn record(
+    current: &Loaded,
+    status: &Mutex<Status>,
+    result: Result<runner::DateResult, String>,
+    now: DateTime<Utc>,
+) -> bool {
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("{e}");
+            return false;
+        }
+    };
+    for e in &result.post_errors {
+        tracing::warn!("{e}");
+    }
+    let date = result.date;
+    if result.post.is_none() {
+        match current.config.missing {
+            Missing::Skip => tracing::info!(%date, "no post for this day; nothing to publish"),
+            Missing::Error => {
+                tracing::error!(%date, "no post for this day (missing = \"error\"): add one to the library")
+            }
+        }
+        return true;
+    }
+    let mut all_done = true;
+    let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, outcome) in result.outcomes {
+        match outcome {
+            Outcome::Published { .. } => guard.record(&name, date, "published", None, now),
+            Outcome::AlreadyPublished { .. } => {
+                guard.record(&name, date, "already_published", None, now)
+            }
+            Outcome::Failed { message, retry } => {
+                if retry == Retry::Later {
+                    all_done = false;
+                    tracing::warn!(publisher = %name, %date, "{message}");
+                } else {
+                    tracing::error!(publisher = %name, %date, "{message}; not retried until fixed: then run `todayis publish --date {date}`");
+                }
+                guard.record(&name, date, "failed", Some(message), now);
+            }
+        }
+    }
+    all_done
+}
+
+fn reload(
+    path: &PathBuf,
+    base_env: &Environment,
+    current: &mut Loaded,
+    scheduler: &mut Scheduler,
+    status: &Mutex<Status>,
+    now: DateTime<Utc>,
+) {
+    match Config::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|c| load(c, base_env))
+    {
+        Ok(new) => {
+            let c = &new.config;
+            scheduler.reschedule(c.schedule.clone(), c.timezone, c.catch_up, now);
+            *current = new;
+            tracing::info!(config = %path.display(), "reloaded the config");
+            refresh_library(current, status);
+            announce(current, scheduler, status);
+        }
+        Err(e) => {
+            for line in e.lines() {
+                tracing::error!("reload refused, keeping the running config: {line}");
+            }
+        }
+    }
+}
+
+/// Re-reads the library's counts for /metrics (and warns about broken posts).
+fn refresh_library(current: &Loaded, status: &Mutex<Status>) {
+    let loaded = Library::new(&current.config.posts).load_all();
+    for e in &loaded.errors {
+        tracing::warn!("{e}");
+    }
+    let missing = calendar::missing(&calendar::by_month_day(&loaded.posts)).len();
+    let feed = current.config.publishers.iter().find_map(|(_, p)| match p {
+        PublisherConfig::Rss(r) => Some(r.path.clone()),
+        _ => None,
+    });
+    update(status, |s| {
+        s.posts_in_library = loaded.posts.len();
+        s.days_without_post = missing;
+        s.feed_path = feed;
+    });
+}
+
+/// Says what was loaded and what goes out next.
+fn announce(current: &Loaded, scheduler: &Scheduler, status: &Mutex<Status>) {
+    let c = &current.config;
+    let names: Vec<&str> = current.publishers.iter().map(|p| p.name()).collect();
+    let posts = status.lock().map(|s| s.posts_in_library).unwrap_or(0);
+    tracing::info!(
+        config = %c.path.display(),
+        posts,
+        publishers = %names.join(", "),
+        schedule = c.schedule.source(),
+        timezone = c.timezone.name(),
+        "loaded"
+    );
+    match scheduler.next_fire() {
+        Some(next) => {
+            let local = next.with_timezone(&c.timezone);
+            let date = local.date_naive();
+            let (post, _) = library::post_for(&Library::new(&c.posts), date, c.leap_day, c.pick);
+            let what = post.map_or_else(
+                || "no post for that day".to_string(),
+                |p| format!("{} ({})", p.title, p.path.display()),
+            );
+            tracing::info!(at = %local.format("%Y-%m-%d %H:%M:%S %Z"), timezone = c.timezone.name(), post = %what, "next publication");
+        }
+        None => tracing::warn!("the schedule never fires again"),
+    }
+    if let Some(date) = scheduler.pending_date() {
+        tracing::info!(%date, "catching up: publishing now what the last run missed");
+    }
+}
+
+fn update(status: &Mutex<Status>, f: impl FnOnce(&mut Status)) {
+    let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut guard);
+}

@@ -1,0 +1,122 @@
+//! The daemon's HTTP side: `/healthz`, `/metrics` and `/feed.xml`.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::status::Status;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub status: Arc<Mutex<Status>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/feed.xml", get(feed))
+        .with_state(state)
+}
+
+fn snapshot(state: &AppState) -> Status {
+    state.status.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let status = snapshot(&state);
+    let healthy = status.healthy(state.clock.now());
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "stalled" },
+        "last_fire": status.last_fire,
+        "next_fire": status.next_fire,
+        "publishers": status.publishers,
+    });
+    (code, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = snapshot(&state).metrics(state.clock.now());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// The RSS file, with validators so that readers polling it get `304 Not Modified`.
+async fn feed(State(state): State<AppState>, request: HeaderMap) -> Response {
+    let Some(path) = snapshot(&state).feed_path else {
+        return (StatusCode::NOT_FOUND, "no rss publisher is configured\n").into_response();
+    };
+    let (bytes, modified) = match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let modified = tokio::fs::metadata(&path)
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok());
+            (bytes, modified)
+        }
+        Err(_) => {
+            return (StatusCode::NOT_FOUND, "nothing has been published yet\n").into_response();
+        }
+    };
+    let digest = Sha256::digest(&bytes);
+    let etag = format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let modified = modified.map(chrono::DateTime::<chrono::Utc>::from);
+    let last_modified = modified.map(|m| m.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+
+    let not_modified = match request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        None => match (
+            request
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok()),
+            modified,
+        ) {
+            (Some(since), Some(modified)) => chrono::DateTime::parse_from_rfc2822(since)
+                .is_ok_and(|since| modified.timestamp() <= since.timestamp()),
+            _ => false,
+        },
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Some(v) = last_modified.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/rss+xml; charset=utf-8"),
+    );
+    (StatusCode::OK, headers, bytes).into_response()
+}

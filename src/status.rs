@@ -1,0 +1,131 @@
+//! What the daemon knows about itself, shared with the HTTP side: health, the last
+//! and next fire, each publisher's last result, and the counters behind /metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+/// One publisher's record.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PublisherStatus {
+    /// `published`, `already_published` or `failed`.
+    pub last_result: Option<&'static str>,
+    pub last_date: Option<NaiveDate>,
+    pub last_message: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub counts: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Status {
+    /// When the scheduler loop last went round.
+    pub heartbeat: Option<DateTime<Utc>>,
+    /// Set while a publication is in progress (which may take a while).
+    pub busy_since: Option<DateTime<Utc>>,
+    pub last_fire: Option<DateTime<Utc>>,
+    pub next_fire: Option<DateTime<Utc>>,
+    pub publishers: BTreeMap<String, PublisherStatus>,
+    pub posts_in_library: usize,
+    pub days_without_post: usize,
+    /// The RSS publisher's feed file, served at /feed.xml.
+    #[serde(skip)]
+    pub feed_path: Option<PathBuf>,
+}
+
+/// The scheduler loop wakes at least once a minute; three minutes of silence
+/// outside a publication means it is stuck.
+const STALE_AFTER_SECONDS: i64 = 180;
+
+impl Status {
+    pub fn healthy(&self, now: DateTime<Utc>) -> bool {
+        self.busy_since.is_some()
+            || self
+                .heartbeat
+                .is_some_and(|h| (now - h).num_seconds() < STALE_AFTER_SECONDS)
+    }
+
+    pub fn record(
+        &mut self,
+        publisher: &str,
+        date: NaiveDate,
+        result: &'static str,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) {
+        let p = self.publishers.entry(publisher.to_string()).or_default();
+        p.last_result = Some(result);
+        p.last_date = Some(date);
+        p.last_message = message;
+        if result == "published" {
+            p.last_success = Some(now);
+        }
+        *p.counts.entry(result).or_default() += 1;
+    }
+
+    /// Prometheus text exposition.
+    pub fn metrics(&self, now: DateTime<Utc>) -> String {
+        let mut m = String::new();
+        let _ = writeln!(
+            m,
+            "# HELP todayis_up Whether the scheduler loop is alive.\n# TYPE todayis_up gauge\ntodayis_up {}",
+            u8::from(self.healthy(now))
+        );
+        let _ = writeln!(
+            m,
+            "# HELP todayis_publications_total Publications by publisher and result.\n# TYPE todayis_publications_total counter"
+        );
+        for (name, p) in &self.publishers {
+            for result in ["published", "already_published", "failed"] {
+                let n = p.counts.get(result).copied().unwrap_or(0);
+                let _ = writeln!(
+                    m,
+                    "todayis_publications_total{{publisher=\"{}\",result=\"{result}\"}} {n}",
+                    label(name)
+                );
+            }
+        }
+        let _ = writeln!(
+            m,
+            "# HELP todayis_last_success_timestamp_seconds When each publisher last published.\n# TYPE todayis_last_success_timestamp_seconds gauge"
+        );
+        for (name, p) in &self.publishers {
+            if let Some(t) = p.last_success {
+                let _ = writeln!(
+                    m,
+                    "todayis_last_success_timestamp_seconds{{publisher=\"{}\"}} {}",
+                    label(name),
+                    t.timestamp()
+                );
+            }
+        }
+        if let Some(t) = self.next_fire {
+            let _ = writeln!(
+                m,
+                "# HELP todayis_next_fire_timestamp_seconds The next scheduled publication.\n# TYPE todayis_next_fire_timestamp_seconds gauge\ntodayis_next_fire_timestamp_seconds {}",
+                t.timestamp()
+            );
+        }
+        let _ = writeln!(
+            m,
+            "# HELP todayis_posts Posts in the library.\n# TYPE todayis_posts gauge\ntodayis_posts {}",
+            self.posts_in_library
+        );
+        let _ = writeln!(
+            m,
+            "# HELP todayis_days_without_post Days of the year (of 366) with no post.\n# TYPE todayis_days_without_post gauge\ntodayis_days_without_post {}",
+            self.days_without_post
+        );
+        m
+    }
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
