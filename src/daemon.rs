@@ -5,7 +5,7 @@
 //! most `recheck` at once, so a suspend or a clock step is noticed within a minute
 //! and nothing else wakes it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,6 +87,7 @@ pub async fn run(
         let now = clock.now();
         update(&status, |s| {
             s.heartbeat = Some(now);
+            s.wakeups += 1;
             s.next_fire = scheduler.next_fire();
         });
         if let Some(date) = scheduler.due(now) {
@@ -221,7 +222,7 @@ fn record(
 }
 
 fn reload(
-    path: &PathBuf,
+    path: &Path,
     base_env: &Environment,
     current: &mut Loaded,
     scheduler: &mut Scheduler,

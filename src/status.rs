@@ -22,8 +22,9 @@ pub struct PublisherStatus {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Status {
-    /// When the scheduler loop last went round.
+    /// When the scheduler loop last went round, and how many times it has.
     pub heartbeat: Option<DateTime<Utc>>,
+    pub wakeups: u64,
     /// Set while a publication is in progress (which may take a while).
     pub busy_since: Option<DateTime<Utc>>,
     pub last_fire: Option<DateTime<Utc>>,

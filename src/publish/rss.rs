@@ -219,23 +219,9 @@ impl Publisher for Rss {
                     "internal: asked to write another backend's rendering",
                 ));
             };
-            let item = item.clone();
-            // File IO off the async threads; the lock keeps two writers of one feed apart.
-            let this = Rss {
-                name: self.name.clone(),
-                config: self.config.clone(),
-                env: self.env.clone(),
-            };
-            let _guard = FEED_LOCK.lock().await;
-            tokio::task::spawn_blocking(move || this.add(item))
-                .await
-                .map_err(|e| {
-                    PublishError::new(
-                        &self.name,
-                        Retry::Later,
-                        format!("writing the feed was interrupted: {e}"),
-                    )
-                })?
+            // A few kilobytes written once a day: done in place, not on a blocking pool,
+            // so the write is never cut off halfway by a caller's timeout.
+            self.add(item.clone())
         })
     }
 
@@ -259,8 +245,6 @@ impl Publisher for Rss {
         })
     }
 }
-
-static FEED_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// RFC 822 with a four-digit year, e.g. `Sun, 25 Feb 2024 09:00:00 +0000`.
 pub fn rfc822<Tz: chrono::TimeZone>(at: DateTime<Tz>) -> String
