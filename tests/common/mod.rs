@@ -95,16 +95,18 @@ impl MastodonMock {
         panic!("mastodon-mock did not start");
     }
 
+    /// A GET as the seeded account; transport errors (the mock is busy while the
+    /// bot hammers it) are tried again a few times.
     pub fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .unwrap()
+        let mut last_error = None;
+        for _ in 0..5 {
+            match self.http.get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send() {
+                Ok(r) => return r.error_for_status().unwrap().json().unwrap(),
+                Err(e) => last_error = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("GET {path} on mastodon-mock failed: {last_error:?}");
     }
 
     /// Every status of the seeded account, newest first.
