@@ -100,7 +100,12 @@ impl MastodonMock {
     pub fn get(&self, path: &str) -> Value {
         let mut last_error = None;
         for _ in 0..5 {
-            match self.http.get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send() {
+            match self
+                .http
+                .get(format!("{}{path}", self.url))
+                .bearer_auth(TOKEN)
+                .send()
+            {
                 Ok(r) => return r.error_for_status().unwrap().json().unwrap(),
                 Err(e) => last_error = Some(e),
             }
