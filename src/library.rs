@@ -41,46 +41,82 @@ impl Library {
     /// Every `.md` file below the root, sorted, with the month-day its name claims.
     /// Hidden files and folders are left out.
     pub fn files(&self) -> std::io::Result<Vec<PostFile>> {
+        Ok(self
+            .walk(None, |_| true)?
+            .into_iter()
+            .map(|f| (f.path, f.day))
+            .collect())
+    }
+
+    /// The `.md` files whose claimed month-day passes `wanted`, sorted.
+    ///
+    /// A folder named like a month (`01` to `12`) holds that month's posts only
+    /// (`check` enforces it), so with `months` set the other month folders are not
+    /// even listed: the cost of finding a day's posts stays flat as the library
+    /// grows. Only the wanted files are sorted, for the same reason.
+    fn walk(
+        &self,
+        months: Option<&[u32]>,
+        wanted: impl Fn(Option<(u32, u32)>) -> bool,
+    ) -> std::io::Result<Vec<Found>> {
         let mut files = Vec::new();
-        let mut folders = vec![self.root.clone()];
-        while let Some(folder) = folders.pop() {
+        let mut folders = vec![(self.root.clone(), None)];
+        while let Some((folder, folder_month)) = folders.pop() {
             for entry in std::fs::read_dir(&folder)? {
                 let entry = entry?;
                 let name = entry.file_name();
-                if name.to_string_lossy().starts_with('.') {
+                let Some(name) = name.to_str() else { continue };
+                if name.starts_with('.') {
                     continue;
                 }
-                let path = entry.path();
                 let kind = entry.file_type()?;
-                if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
-                    folders.push(path);
-                } else if path.extension().is_some_and(|e| e == "md") {
+                if kind.is_dir() || (kind.is_symlink() && entry.path().is_dir()) {
+                    let month = month_folder(name);
+                    if month.is_some_and(|m| months.is_some_and(|wanted| !wanted.contains(&m))) {
+                        continue;
+                    }
+                    folders.push((entry.path(), month.or(folder_month)));
+                } else if name.ends_with(".md") {
+                    let path = entry.path();
                     let day = post::month_day_from_name(&path);
-                    files.push((path, day));
+                    if wanted(day) {
+                        files.push(Found {
+                            path,
+                            day,
+                            folder_month,
+                        });
+                    }
                 }
             }
         }
-        files.sort();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
     }
 
     /// The posts for the given month-days: only those files are opened.
     pub fn load_days(&self, days: &[(u32, u32)]) -> Loaded {
-        self.load_where(|day| day.is_some_and(|d| days.contains(&d)), false)
+        let months: Vec<u32> = days.iter().map(|d| d.0).collect();
+        self.load_where(
+            Some(&months),
+            |day| day.is_some_and(|d| days.contains(&d)),
+            false,
+        )
     }
 
-    /// Every post, and an error for each file whose name carries no month-day.
+    /// Every post, and an error for each file whose name carries no month-day or
+    /// that sits in another month's folder.
     pub fn load_all(&self) -> Loaded {
-        self.load_where(|_| true, true)
+        self.load_where(None, |_| true, true)
     }
 
     fn load_where(
         &self,
+        months: Option<&[u32]>,
         wanted: impl Fn(Option<(u32, u32)>) -> bool,
-        strict_names: bool,
+        strict: bool,
     ) -> Loaded {
         let mut loaded = Loaded::default();
-        let files = match self.files() {
+        let files = match self.walk(months, wanted) {
             Ok(files) => files,
             Err(e) => {
                 loaded.errors.push(PostError {
@@ -91,16 +127,32 @@ impl Library {
                 return loaded;
             }
         };
-        for (path, day) in files {
-            if !wanted(day) {
-                continue;
-            }
-            if day.is_none() {
-                if strict_names {
+        for Found {
+            path,
+            day,
+            folder_month,
+        } in files
+        {
+            let misplaced = match (day, folder_month) {
+                (Some((m, d)), Some(folder)) if m != folder => Some(format!(
+                    "a post for {m:02}-{d:02} in the folder of month {folder:02}: move it to a folder named {m:02}, where the bot looks for it"
+                )),
+                _ => None,
+            };
+            let problem = match (day, misplaced) {
+                (None, _) => Some(
+                    "the file name must start with the event's month and day, as in 02-25-slug.md"
+                        .to_string(),
+                ),
+                (_, Some(m)) => Some(m),
+                _ => None,
+            };
+            if let Some(message) = problem {
+                if strict {
                     loaded.errors.push(PostError {
                         path,
                         position: Position::START,
-                        message: "the file name must start with the event's month and day, as in 02-25-slug.md".into(),
+                        message,
                     });
                 }
                 continue;
@@ -112,6 +164,22 @@ impl Library {
         }
         loaded
     }
+}
+
+/// A file found below the root.
+struct Found {
+    path: PathBuf,
+    day: Option<(u32, u32)>,
+    /// The month of the nearest enclosing month folder, if any.
+    folder_month: Option<u32>,
+}
+
+/// `Some(month)` for a folder named `01` to `12`.
+fn month_folder(name: &str) -> Option<u32> {
+    (name.len() == 2)
+        .then(|| name.parse::<u32>().ok())
+        .flatten()
+        .filter(|m| (1..=12).contains(m))
 }
 
 /// The month-days whose posts may go out on `date`: its own, plus Feb 29 on the

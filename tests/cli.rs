@@ -160,6 +160,7 @@ fn check_reports_every_broken_post_with_its_position_and_keeps_the_rest() {
             ),
             ("03-05-empty.md", ""),
             ("notes.md", "not a post"),
+            ("03/02-25-misplaced.md", &good),
         ],
         MASTODON,
     );
@@ -182,7 +183,8 @@ fn check_reports_every_broken_post_with_its_position_and_keeps_the_rest() {
         format!("{p}/03-05-empty.md:1:1: the file is empty"),
         format!("{p}/03-06-latin1.md:2:13: the file is not valid UTF-8"),
         format!("{p}/notes.md:1:1: the file name must start with the event's month and day"),
-        "posts: 1 valid, 8 invalid".to_string(),
+        format!("{p}/03/02-25-misplaced.md:1:1: a post for 02-25 in the folder of month 03: move it to a folder named 02"),
+        "posts: 1 valid, 9 invalid".to_string(),
         "check failed".to_string(),
     ] {
         assert!(
