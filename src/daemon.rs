@@ -2,7 +2,7 @@
 //!
 //! The [`Scheduler`] decides; this loop only feeds it the time, runs publications,
 //! and listens for signals. It asks the injected clock for the time and sleeps at
-//! most `recheck` at once, so a suspend or a clock step is noticed within a minute
+//! most `recheck` at once, so a suspend or a clock step is noticed within minutes
 //! and nothing else wakes it.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +32,11 @@ pub enum Signal {
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// The longest single sleep.
+    ///
+    /// Five minutes, not one: each tokio sleep of a minute or more costs three
+    /// wake-ups (its timer wheel cascades the deadline down two levels), so a
+    /// one-minute re-check would wake the process three times a minute. A fire
+    /// noticed up to five minutes late (after a suspend) still counts as on time.
     pub recheck: Duration,
     /// How long an in-flight publication may take to finish after a stop.
     pub grace: Duration,
@@ -40,7 +45,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            recheck: Duration::from_secs(60),
+            recheck: Duration::from_secs(300),
             grace: Duration::from_secs(10),
         }
     }

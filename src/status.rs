@@ -37,9 +37,9 @@ pub struct Status {
     pub feed_path: Option<PathBuf>,
 }
 
-/// The scheduler loop wakes at least once a minute; three minutes of silence
+/// The scheduler loop wakes at least every five minutes; ten minutes of silence
 /// outside a publication means it is stuck.
-const STALE_AFTER_SECONDS: i64 = 180;
+const STALE_AFTER_SECONDS: i64 = 600;
 
 impl Status {
     pub fn healthy(&self, now: DateTime<Utc>) -> bool {
