@@ -42,6 +42,11 @@ fn the_shipped_library_and_config_pass_check() {
 }
 
 #[test]
+fn the_container_config_passes_check() {
+    shipped().args(["--config", "config/container.toml", "check"]).assert().success();
+}
+
+#[test]
 fn preview_json_has_the_contracts_shape() {
     let out = shipped()
         .args(["preview", "--date", "2024-02-25", "--json"])
