@@ -12,6 +12,7 @@
 //! - [`daemon`]: `todayis run`: the loop that sleeps, publishes and handles signals.
 //! - [`status`] and [`server`]: health, metrics and the feed over HTTP.
 //! - [`publish`]: the publisher seam and one file per backend; the only network code.
+//! - [`import`]: Blogger exports and feeds into post files (pure).
 //! - [`journal`]: what was published when; durable before success is reported.
 //! - [`clock`]: time as a dependency.
 //! - [`atomic`]: whole-file writes that a crash cannot tear.
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod import;
 pub mod journal;
 pub mod library;
 pub mod position;

@@ -84,12 +84,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a blog's posts into post files
+    #[command(subcommand)]
+    Import(ImportFrom),
     /// Which post goes out on each day of a year
     Calendar {
         #[arg(long, value_name = "YYYY")]
         year: Option<i32>,
         #[arg(long, value_enum, default_value = "text")]
         format: CalendarFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// A Blogger export (either format), a downloaded feed, or a blog's feed URL
+    Blogger {
+        /// The file, or the blog's (or its feed's) URL
+        source: String,
+        /// Where the post files go [default: the config's posts folder]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The blog's address, for exports that carry only file names
+        #[arg(long, value_name = "URL")]
+        blog_url: Option<String>,
+        /// Replace post files that exist already
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
@@ -118,6 +139,16 @@ fn main() -> ExitCode {
         "warn"
     };
     init_logging(cli.log_format, default_level);
+    // Import writes where --out says and needs no config then.
+    if let Command::Import(ImportFrom::Blogger {
+        source,
+        out: Some(dir),
+        blog_url,
+        overwrite,
+    }) = &cli.command
+    {
+        return finish(run_import(source, dir, blog_url.as_deref(), *overwrite));
+    }
     let path = config::locate(
         cli.config.as_deref(),
         std::env::var("TODAYIS_CONFIG").ok().as_deref(),
@@ -190,10 +221,47 @@ fn main() -> ExitCode {
         Command::Check { online, json } => {
             runtime.block_on(commands::check(&mut out, &config, &env, online, json))
         }
+        Command::Import(ImportFrom::Blogger {
+            source,
+            out,
+            blog_url,
+            overwrite,
+        }) => {
+            let dir = out.unwrap_or_else(|| config.posts.clone());
+            return finish(run_import(&source, &dir, blog_url.as_deref(), overwrite));
+        }
         Command::Calendar { year, format } => {
             commands::calendar(&mut out, &config, year.unwrap_or(today.year()), format)
         }
     };
+    finish(result)
+}
+
+fn run_import(
+    source: &str,
+    dir: &std::path::Path,
+    blog_url: Option<&str>,
+    overwrite: bool,
+) -> anyhow::Result<bool> {
+    let source = if source.starts_with("http://") || source.starts_with("https://") {
+        commands::ImportSource::Url(source)
+    } else {
+        commands::ImportSource::File(std::path::Path::new(source))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(commands::import(
+        &mut std::io::stdout().lock(),
+        source,
+        dir,
+        blog_url,
+        overwrite,
+    ))
+}
+
+/// The exit status for a command's result.
+fn finish(result: anyhow::Result<bool>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

@@ -43,7 +43,10 @@ fn the_shipped_library_and_config_pass_check() {
 
 #[test]
 fn the_container_config_passes_check() {
-    shipped().args(["--config", "config/container.toml", "check"]).assert().success();
+    shipped()
+        .args(["--config", "config/container.toml", "check"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -188,7 +191,9 @@ fn check_reports_every_broken_post_with_its_position_and_keeps_the_rest() {
         format!("{p}/03-05-empty.md:1:1: the file is empty"),
         format!("{p}/03-06-latin1.md:2:13: the file is not valid UTF-8"),
         format!("{p}/notes.md:1:1: the file name must start with the event's month and day"),
-        format!("{p}/03/02-25-misplaced.md:1:1: a post for 02-25 in the folder of month 03: move it to a folder named 02"),
+        format!(
+            "{p}/03/02-25-misplaced.md:1:1: a post for 02-25 in the folder of month 03: move it to a folder named 02"
+        ),
         "posts: 1 valid, 9 invalid".to_string(),
         "check failed".to_string(),
     ] {
