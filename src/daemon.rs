@@ -62,6 +62,7 @@ fn load(config: Config, base_env: &Environment) -> Result<Loaded, String> {
     let env = Environment {
         language: config.language.clone(),
         timezone: config.timezone,
+        state: config.state.clone(),
         ..base_env.clone()
     };
     let publishers = runner::build_publishers(&config, &[], &env)?;

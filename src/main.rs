@@ -172,6 +172,7 @@ fn main() -> ExitCode {
         clock: Arc::clone(&clock),
         language: config.language.clone(),
         timezone: config.timezone,
+        state: config.state.clone(),
         env_var: Arc::new(|name| std::env::var(name).ok()),
     };
     let today = clock.now().with_timezone(&config.timezone).date_naive();

@@ -39,6 +39,7 @@ fn env_at(config: &Config, base: DateTime<Utc>) -> Environment {
         }),
         language: config.language.clone(),
         timezone: config.timezone,
+        state: config.state.clone(),
         env_var: Arc::new(|_| None),
     }
 }

@@ -16,6 +16,7 @@ fn env() -> Environment {
         clock: Arc::new(FixedClock(chrono::DateTime::UNIX_EPOCH)),
         language: "en".into(),
         timezone: chrono_tz::Europe::London,
+        state: std::env::temp_dir(),
         env_var: Arc::new(|_| None),
     }
 }

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +185,7 @@ impl Mastodon {
             }
         };
         let status = response.status();
-        let wait = rate_limit_wait(&response, self.env.clock.now());
+        let wait = super::rate_limit_wait(&response, self.env.clock.now());
         let body = response.text().await.unwrap_or_default();
         let server_message = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
@@ -461,41 +460,7 @@ impl Publisher for Mastodon {
     }
 }
 
-/// How long a 429 asks us to wait: `X-RateLimit-Reset` (ISO 8601 on Mastodon, Unix
-/// seconds elsewhere) measured against the server's own `Date` when it sends one
-/// (so our clock's skew does not matter), else `Retry-After` seconds.
-fn rate_limit_wait(response: &Response, now: DateTime<Utc>) -> Option<Duration> {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    let server_now = header("date")
-        .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or(now);
-    let reset = header("x-ratelimit-reset").and_then(|r| {
-        DateTime::parse_from_rfc3339(r)
-            .map(|d| d.with_timezone(&Utc))
-            .ok()
-            .or_else(|| {
-                r.parse::<i64>()
-                    .ok()
-                    .and_then(|s| DateTime::from_timestamp(s, 0))
-            })
-    });
-    if let Some(reset) = reset {
-        // A second more: the reset instant is when the window ends, not when it is open.
-        return Some((reset - server_now).to_std().unwrap_or_default() + Duration::from_secs(1));
-    }
-    header("retry-after")
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
-fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {
+pub(super) fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {
     match value.get(key)? {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),

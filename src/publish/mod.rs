@@ -77,6 +77,8 @@ pub struct Environment {
     /// The bot's default language (`bot.language`).
     pub language: String,
     pub timezone: Tz,
+    /// The state folder (`bot.state`): backends keep what must outlive a run here.
+    pub state: PathBuf,
     /// Reads an environment variable; injected so tests need not touch the process's.
     pub env_var: EnvVar,
 }
@@ -297,6 +299,47 @@ pub fn check_server_url(key: &str, value: &str) -> Result<url::Url, String> {
             "{key}`: `{value}`: the scheme must be https, not {other}"
         )),
     }
+}
+
+/// How long a 429 asks us to wait: `X-RateLimit-Reset` (ISO 8601 on Mastodon) or
+/// `RateLimit-Reset` (Unix seconds on Bluesky) measured against the server's own `Date` when it sends one
+/// (so our clock's skew does not matter), else `Retry-After` seconds.
+pub(crate) fn rate_limit_wait(
+    response: &reqwest::Response,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<std::time::Duration> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let server_now = header("date")
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or(now);
+    let reset = header("x-ratelimit-reset")
+        .or_else(|| header("ratelimit-reset"))
+        .and_then(|r| {
+            chrono::DateTime::parse_from_rfc3339(r)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .ok()
+                .or_else(|| {
+                    r.parse::<i64>()
+                        .ok()
+                        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                })
+        });
+    if let Some(reset) = reset {
+        // A second more: the reset instant is when the window ends, not when it is open.
+        return Some(
+            (reset - server_now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1),
+        );
+    }
+    header("retry-after")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(std::time::Duration::from_secs)
 }
 
 /// The HTTP client every backend uses: rustls, a per-request timeout, and a
