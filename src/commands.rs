@@ -115,6 +115,20 @@ fn write_rendered(out: &mut dyn Write, r: &Rendered) -> std::io::Result<()> {
                 writeln!(out, "[image: {} — alt: {}]", i.path.display(), i.alt)?;
             }
         }
+        Output::Bluesky(b) => {
+            writeln!(
+                out,
+                "\n--- {} (bluesky) {}/{} graphemes, {} bytes ---",
+                r.publisher, b.length, b.limit, b.bytes
+            )?;
+            writeln!(out, "{}", b.text)?;
+            if let Some(card) = &b.card {
+                writeln!(out, "[link card: {} — {}]", card.title, card.uri)?;
+                if let Some(thumb) = &card.thumb {
+                    writeln!(out, "[thumbnail: {}]", thumb.display())?;
+                }
+            }
+        }
         Output::Rss(i) => {
             writeln!(out, "\n--- {} (rss) ---", r.publisher)?;
             writeln!(out, "title:       {}", i.title)?;

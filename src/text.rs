@@ -106,17 +106,39 @@ pub fn mastodon_length(text: &str) -> usize {
                 total += rest.graphemes(true).count();
                 break;
             }
-            Some((start, end, weight)) => {
-                total += rest[..start].graphemes(true).count() + weight;
-                rest = &rest[end..];
+            Some(special) => {
+                total += rest[..special.start].graphemes(true).count() + special.weight;
+                rest = &rest[special.end..];
             }
         }
     }
     total
 }
 
-/// The next URL or remote mention in `text`: its byte range and what it counts for.
-fn next_special(text: &str) -> Option<(usize, usize, usize)> {
+/// The byte ranges of the URLs with a scheme in `text`, as Mastodon and Bluesky
+/// clients find them (trailing punctuation left out).
+pub fn url_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while let Some(special) = next_special(&text[offset..]) {
+        if special.is_url {
+            out.push((offset + special.start, offset + special.end));
+        }
+        offset += special.end;
+    }
+    out
+}
+
+/// A URL or a remote mention: its byte range and what Mastodon counts it as.
+struct Special {
+    start: usize,
+    end: usize,
+    weight: usize,
+    is_url: bool,
+}
+
+/// The next URL or remote mention in `text`.
+fn next_special(text: &str) -> Option<Special> {
     let boundary = |i: usize| {
         text[..i]
             .chars()
@@ -124,7 +146,7 @@ fn next_special(text: &str) -> Option<(usize, usize, usize)> {
             .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '@' && c != '/')
     };
     let lower = text.to_ascii_lowercase();
-    let mut best: Option<(usize, usize, usize)> = None;
+    let mut best: Option<Special> = None;
     for scheme in ["https://", "http://"] {
         let mut from = 0;
         while let Some(p) = lower[from..].find(scheme) {
@@ -142,8 +164,13 @@ fn next_special(text: &str) -> Option<(usize, usize, usize)> {
                 continue;
             }
             let end = start + scheme.len() + trimmed.len();
-            if best.is_none_or(|b| start < b.0) {
-                best = Some((start, end, URL_WEIGHT));
+            if best.as_ref().is_none_or(|b| start < b.start) {
+                best = Some(Special {
+                    start,
+                    end,
+                    weight: URL_WEIGHT,
+                    is_url: true,
+                });
             }
             break;
         }
@@ -153,7 +180,7 @@ fn next_special(text: &str) -> Option<(usize, usize, usize)> {
     while let Some(p) = text[from..].find('@') {
         let start = from + p;
         from = start + 1;
-        if best.is_some_and(|b| start >= b.0) {
+        if best.as_ref().is_some_and(|b| start >= b.start) {
             break;
         }
         if !boundary(start) {
@@ -171,7 +198,12 @@ fn next_special(text: &str) -> Option<(usize, usize, usize)> {
             .unwrap_or(text.len() - at - 1);
         let domain = text[at + 1..at + 1 + domain_len].trim_end_matches(['.', '-']);
         if domain.contains('.') {
-            best = Some((start, at + 1 + domain.len(), 1 + user_len));
+            best = Some(Special {
+                start,
+                end: at + 1 + domain.len(),
+                weight: 1 + user_len,
+                is_url: false,
+            });
             break;
         }
     }

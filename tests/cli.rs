@@ -66,7 +66,16 @@ fn preview_json_has_the_contracts_shape() {
     assert_eq!(v["post"]["title"], "Nikita Khrushchev Denounces Stalin");
     assert_eq!(v["post"]["date"], "1956-02-25");
     assert_eq!(v["post"]["tags"], serde_json::json!(["ColdWar", "USSR"]));
-    let m = &v["outputs"][0];
+    let output = |name: &str| {
+        v["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["publisher"] == name)
+            .unwrap()
+            .clone()
+    };
+    let m = &output("mastodon");
     assert_eq!(
         (
             m["publisher"].as_str(),
@@ -76,7 +85,13 @@ fn preview_json_has_the_contracts_shape() {
         (Some("mastodon"), Some("mastodon"), Some(500))
     );
     assert!(m["length"].as_u64().unwrap() <= 500);
-    let r = &v["outputs"][1];
+    let b = &output("bluesky");
+    assert_eq!(
+        (b["type"].as_str(), b["limit"].as_u64()),
+        (Some("bluesky"), Some(300))
+    );
+    assert!(b["length"].as_u64().unwrap() <= 300 && b["card"]["uri"].is_string());
+    let r = &output("rss");
     assert_eq!(r["type"], "rss");
     for key in ["title", "link", "guid", "description", "pubDate"] {
         assert!(

@@ -4,6 +4,7 @@
 //! Rendering is pure and is what `preview` shows; `publish` sends exactly those
 //! bytes. Only this module and its backends touch the network.
 
+pub mod bluesky;
 pub mod mastodon;
 pub mod retry;
 pub mod rss;
@@ -31,6 +32,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum PublisherConfig {
     Mastodon(mastodon::MastodonConfig),
     Rss(rss::RssConfig),
+    Bluesky(bluesky::BlueskyConfig),
 }
 
 impl PublisherConfig {
@@ -39,6 +41,7 @@ impl PublisherConfig {
         match self {
             PublisherConfig::Mastodon(_) => "mastodon",
             PublisherConfig::Rss(_) => "rss",
+            PublisherConfig::Bluesky(_) => "bluesky",
         }
     }
 
@@ -47,6 +50,7 @@ impl PublisherConfig {
         match self {
             PublisherConfig::Mastodon(c) => c.resolve_paths(base),
             PublisherConfig::Rss(c) => c.resolve_paths(base),
+            PublisherConfig::Bluesky(c) => c.resolve_paths(base),
         }
     }
 
@@ -55,6 +59,7 @@ impl PublisherConfig {
         match self {
             PublisherConfig::Mastodon(c) => c.validate(),
             PublisherConfig::Rss(c) => c.validate(),
+            PublisherConfig::Bluesky(c) => c.validate(),
         }
     }
 
@@ -63,6 +68,7 @@ impl PublisherConfig {
         match self {
             PublisherConfig::Mastodon(c) => Box::new(mastodon::Mastodon::new(name, c, env)),
             PublisherConfig::Rss(c) => Box::new(rss::Rss::new(name, c, env)),
+            PublisherConfig::Bluesky(c) => Box::new(bluesky::Bluesky::new(name, c, env)),
         }
     }
 }
@@ -111,6 +117,7 @@ pub struct Rendered {
 pub enum Output {
     Mastodon(mastodon::Toot),
     Rss(rss::Item),
+    Bluesky(bluesky::Skeet),
 }
 
 /// What a server said when a publication went out.

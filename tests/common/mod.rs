@@ -244,3 +244,84 @@ print(json.dumps({
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The reference Bluesky PDS (and an in-memory PLC), on loopback, killed when dropped.
+pub struct Pds {
+    child: Child,
+    pub url: String,
+    pub handle: String,
+    pub did: String,
+    pub app_password: String,
+    _data: tempfile::TempDir,
+}
+
+impl Pds {
+    pub fn start() -> Pds {
+        let dir = std::env::var_os("TODAYIS_TEST_PDS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-pds"));
+        let script = dir.join("start.mjs");
+        assert!(
+            dir.join("node_modules/better-sqlite3/build/Release/better_sqlite3.node")
+                .exists()
+                && script.exists(),
+            "the reference PDS is needed at {}: run scripts/test, which installs @atproto/pds from npm",
+            dir.display()
+        );
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg(data.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting node");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let info: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the PDS did not start ({e}): {line}"));
+        let s = |k: &str| info[k].as_str().unwrap().to_string();
+        Pds {
+            url: s("url"),
+            handle: s("handle"),
+            did: s("did"),
+            app_password: s("app_password"),
+            child,
+            _data: data,
+        }
+    }
+
+    pub fn get(&self, method: &str, query: &str) -> Value {
+        reqwest::blocking::get(format!("{}/xrpc/{method}?{query}", self.url))
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// The account's posts.
+    pub fn posts(&self) -> Vec<Value> {
+        let v = self.get(
+            "com.atproto.repo.listRecords",
+            &format!("repo={}&collection=app.bsky.feed.post&limit=100", self.did),
+        );
+        v["records"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Pds {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn bluesky_publisher(pds: &Pds, extra: &str) -> String {
+    format!(
+        "[publishers.bluesky]\ntype = \"bluesky\"\nservice = \"{}\"\nidentifier = \"{}\"\npassword_env = \"TODAYIS_TEST_BSKY\"\nhashtags = [\"OnThisDay\"]\n{extra}\n",
+        pds.url, pds.handle
+    )
+}

@@ -1,0 +1,735 @@
+//! Bluesky: `com.atproto.repo.createRecord` of an `app.bsky.feed.post` on the
+//! account's PDS, with facets for links and hashtags and the post as a link card.
+//!
+//! Bluesky has no idempotency header, so the record key is a TID derived from the
+//! publishing date and the publisher's name: every attempt at one publication
+//! writes the same key, and a key that is already there is the success it is.
+//! The session is kept in the state folder and renewed, not made anew each time.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::mastodon::{describe, json_str};
+use super::retry::{self, Attempt, Policy};
+use super::{
+    BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
+    Publisher, Receipt, RenderError, Rendered, Retry, SecretSource,
+};
+use crate::post::Post;
+use crate::render::{self, Message};
+
+/// The most UTF-8 bytes a post's text may have, whatever its graphemes.
+const MAX_BYTES: usize = 3000;
+/// The most bytes a thumbnail blob may have.
+const MAX_THUMB: usize = 1_000_000;
+const COLLECTION: &str = "app.bsky.feed.post";
+
+/// The template when none is set: the link is in the card, not the text.
+pub const DEFAULT_TEMPLATE: &str = "Today in {year}: {title}\n\n{summary}\n\n{hashtags}";
+
+/// `[publishers.NAME]` with `type = "bluesky"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueskyConfig {
+    /// The PDS, e.g. `https://bsky.social`.
+    pub service: String,
+    /// A handle or a DID.
+    pub identifier: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    #[serde(default = "default_max_graphemes")]
+    pub max_graphemes: usize,
+    #[serde(default = "default_true")]
+    pub link_card: bool,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    pub template: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+}
+
+fn default_max_graphemes() -> usize {
+    300
+}
+fn default_true() -> bool {
+    true
+}
+fn default_timeout() -> String {
+    "30s".into()
+}
+
+impl BlueskyConfig {
+    pub(super) fn resolve_paths(&mut self, base: &Path) {
+        if let Some(f) = &self.password_file {
+            self.password_file = Some(crate::config::clean(&base.join(f)));
+        }
+    }
+
+    pub(super) fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = super::check_server_url("service", &self.service) {
+            problems.push(e);
+        }
+        if self.identifier.trim().is_empty() {
+            problems.push("identifier`: the account's handle or DID".into());
+        }
+        if let Err(e) = self.password_source() {
+            problems.push(e);
+        }
+        if let Some(Err(e)) = self.template.as_deref().map(render::check_template) {
+            problems.push(format!("template`: {e}"));
+        }
+        if self.max_graphemes == 0 || self.max_graphemes > 300 {
+            problems.push("max_graphemes`: Bluesky allows 1 to 300".into());
+        }
+        if let Err(e) = crate::config::parse_duration(&self.timeout) {
+            problems.push(format!("timeout`: {e}"));
+        }
+        problems
+    }
+
+    fn password_source(&self) -> Result<SecretSource, String> {
+        SecretSource::from_keys(
+            self.password_env.as_ref(),
+            self.password_file.as_ref(),
+            "password_env",
+            "password_file",
+        )
+    }
+}
+
+/// A Bluesky post as it will be written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skeet {
+    pub text: String,
+    /// Graphemes, as Bluesky counts them.
+    pub length: usize,
+    pub limit: usize,
+    pub bytes: usize,
+    pub langs: Vec<String>,
+    pub facets: Vec<Facet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<Card>,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    /// The record key: the same for every attempt at this publication.
+    pub rkey: String,
+}
+
+/// A rich-text facet: a link or a hashtag at a range of UTF-8 bytes (end exclusive).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Facet {
+    #[serde(rename = "byteStart")]
+    pub byte_start: usize,
+    #[serde(rename = "byteEnd")]
+    pub byte_end: usize,
+    #[serde(flatten)]
+    pub feature: Feature,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Feature {
+    Link { uri: String },
+    Tag { tag: String },
+}
+
+/// An `app.bsky.embed.external` link card.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Card {
+    pub uri: String,
+    pub title: String,
+    pub description: String,
+    /// The post's image, uploaded as the card's thumbnail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<PathBuf>,
+}
+
+/// A session kept between runs (in the state folder, readable by its owner only).
+#[derive(Clone, Serialize, Deserialize)]
+struct Session {
+    did: String,
+    handle: String,
+    #[serde(rename = "accessJwt")]
+    access: String,
+    #[serde(rename = "refreshJwt")]
+    refresh: String,
+}
+
+pub struct Bluesky {
+    name: String,
+    config: BlueskyConfig,
+    env: Environment,
+    http: reqwest::Client,
+    policy: Policy,
+    session: tokio::sync::Mutex<Option<Session>>,
+}
+
+/// What a call answered, sorted.
+enum Answer {
+    Ok(Value),
+    /// The access token is no good: refresh the session (or log in) and try again.
+    Reauthenticate,
+}
+
+impl Bluesky {
+    pub fn new(name: &str, config: &BlueskyConfig, env: &Environment) -> Self {
+        let timeout = crate::config::parse_duration(&config.timeout)
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(30));
+        Bluesky {
+            name: name.to_string(),
+            config: config.clone(),
+            env: env.clone(),
+            http: super::http_client(timeout),
+            policy: Policy::default(),
+            session: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    fn fatal(&self, message: String) -> PublishError {
+        PublishError::new(&self.name, Retry::Never, message)
+    }
+
+    fn xrpc(&self, method: &str) -> String {
+        format!(
+            "{}/xrpc/{method}",
+            self.config.service.trim_end_matches('/')
+        )
+    }
+
+    /// Where the session is kept.
+    pub fn session_path(&self) -> PathBuf {
+        self.env
+            .state
+            .join(format!("bluesky-{}.session.json", self.name))
+    }
+
+    fn save(&self, session: &Session) -> Result<(), PublishError> {
+        let path = self.session_path();
+        let bytes = serde_json::to_vec(session).map_err(|e| self.fatal(e.to_string()))?;
+        crate::atomic::write(&path, &bytes)
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            })
+            .map_err(|e| {
+                PublishError::new(
+                    &self.name,
+                    Retry::Later,
+                    format!("cannot keep the session in {}: {e}", path.display()),
+                )
+            })
+    }
+
+    fn load(&self) -> Option<Session> {
+        let bytes = std::fs::read(self.session_path()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Sorts a response: done, log in again, retry, or a person must act.
+    async fn classify(
+        &self,
+        response: Result<reqwest::Response, reqwest::Error>,
+        what: &str,
+        auth: bool,
+    ) -> Attempt<Answer> {
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                return Attempt::Again {
+                    why: format!("{what}: {}", describe(&e)),
+                    wait: None,
+                };
+            }
+        };
+        let status = response.status();
+        let wait = super::rate_limit_wait(&response, self.env.clock.now());
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let error = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let message = body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or(&error)
+            .to_string();
+        match status {
+            s if s.is_success() && body.is_object() => Attempt::Done(Answer::Ok(body)),
+            s if s.is_success() => Attempt::Again {
+                why: format!("{what}: the server's answer is not JSON"),
+                wait: None,
+            },
+            StatusCode::TOO_MANY_REQUESTS => Attempt::Again {
+                why: format!("{what}: rate limited (HTTP 429 {error})"),
+                wait: Some(wait.unwrap_or(Duration::from_secs(60))),
+            },
+            _ if auth && matches!(error.as_str(), "ExpiredToken" | "InvalidToken") => {
+                Attempt::Done(Answer::Reauthenticate)
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Fatal(format!(
+                "{what}: the server refused the credentials (HTTP {}: {message}); check `identifier` and make a new app password (Settings > Privacy and security > App passwords) for `password_env` or `password_file`",
+                status.as_u16()
+            )),
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Attempt::Again {
+                why: format!("{what}: HTTP {} ({message})", s.as_u16()),
+                wait: None,
+            },
+            s => Attempt::Fatal(format!(
+                "{what}: the server rejected it (HTTP {}: {error}: {message})",
+                s.as_u16()
+            )),
+        }
+    }
+
+    /// Logs in with the app password (only when there is no usable session).
+    async fn login(&self) -> Result<Session, PublishError> {
+        let password = self
+            .config
+            .password_source()
+            .and_then(|s| s.read(&self.env))
+            .map_err(|e| self.fatal(format!("no app password: {e}")))?;
+        let body = json!({"identifier": self.config.identifier, "password": password.expose()});
+        let answer = retry::run(&self.name, self.policy, || async {
+            let r = self
+                .http
+                .post(self.xrpc("com.atproto.server.createSession"))
+                .json(&body)
+                .send()
+                .await;
+            self.classify(r, "logging in", false).await
+        })
+        .await?;
+        let session = self.session_from(answer)?;
+        self.save(&session)?;
+        tracing::info!(publisher = %self.name, handle = %session.handle, "logged in");
+        Ok(session)
+    }
+
+    /// Renews the session with its refresh token; `None` if that token is refused.
+    async fn refresh(&self, old: &Session) -> Result<Option<Session>, PublishError> {
+        let answer = retry::run(&self.name, self.policy, || async {
+            let r = self
+                .http
+                .post(self.xrpc("com.atproto.server.refreshSession"))
+                .bearer_auth(&old.refresh)
+                .send()
+                .await;
+            self.classify(r, "renewing the session", true).await
+        })
+        .await;
+        match answer {
+            Ok(Answer::Reauthenticate) => Ok(None),
+            Err(e) if e.retry == Retry::Never => Ok(None),
+            Err(e) => Err(e),
+            Ok(a) => {
+                let session = self.session_from(a)?;
+                self.save(&session)?;
+                tracing::info!(publisher = %self.name, "renewed the session");
+                Ok(Some(session))
+            }
+        }
+    }
+
+    fn session_from(&self, answer: Answer) -> Result<Session, PublishError> {
+        let Answer::Ok(v) = answer else {
+            return Err(self.fatal("the server refused a fresh session".into()));
+        };
+        serde_json::from_value(v)
+            .map_err(|_| self.fatal("the session the server sent is malformed".into()))
+    }
+
+    /// Runs `call` with a valid session: the kept one, else renewed, else a new login.
+    async fn with_session<F, Fut>(
+        &self,
+        what: &str,
+        call: F,
+    ) -> Result<(Value, Session), PublishError>
+    where
+        F: Fn(Session) -> Fut,
+        Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    {
+        let mut guard = self.session.lock().await;
+        let mut session = match guard.clone().or_else(|| self.load()) {
+            Some(s) => s,
+            None => self.login().await?,
+        };
+        for round in 0..3 {
+            let answer = retry::run(&self.name, self.policy, || async {
+                self.classify(call(session.clone()).await, what, true).await
+            })
+            .await?;
+            match answer {
+                Answer::Ok(v) => {
+                    *guard = Some(session.clone());
+                    return Ok((v, session));
+                }
+                Answer::Reauthenticate if round == 0 => {
+                    session = match self.refresh(&session).await? {
+                        Some(s) => s,
+                        None => self.login().await?,
+                    };
+                }
+                Answer::Reauthenticate => session = self.login().await?,
+            }
+        }
+        Err(self.fatal(format!("{what}: the server keeps refusing fresh sessions")))
+    }
+
+    async fn upload_thumb(&self, path: &Path) -> Result<Option<Value>, PublishError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| self.fatal(format!("cannot read the image {}: {e}", path.display())))?;
+        if bytes.len() > MAX_THUMB {
+            tracing::warn!(publisher = %self.name, image = %path.display(), "the image is over 1,000,000 bytes: the card goes without a thumbnail");
+            return Ok(None);
+        }
+        let mime = match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("png") => "image/png",
+            Some("webp") => "image/webp",
+            Some("gif") => "image/gif",
+            _ => "image/jpeg",
+        };
+        let (answer, _) = self
+            .with_session("uploading the thumbnail", |s| {
+                self.http
+                    .post(self.xrpc("com.atproto.repo.uploadBlob"))
+                    .bearer_auth(s.access)
+                    .header("content-type", mime)
+                    .body(bytes.clone())
+                    .send()
+            })
+            .await?;
+        Ok(answer.get("blob").cloned())
+    }
+
+    /// The record as the lexicon wants it.
+    fn record(skeet: &Skeet, thumb: Option<Value>) -> Value {
+        let facets: Vec<Value> = skeet
+            .facets
+            .iter()
+            .map(|f| {
+                let feature = match &f.feature {
+                    Feature::Link { uri } => json!({"$type": "app.bsky.richtext.facet#link", "uri": uri}),
+                    Feature::Tag { tag } => json!({"$type": "app.bsky.richtext.facet#tag", "tag": tag}),
+                };
+                json!({"index": {"byteStart": f.byte_start, "byteEnd": f.byte_end}, "features": [feature]})
+            })
+            .collect();
+        let mut record = json!({
+            "$type": COLLECTION,
+            "text": skeet.text,
+            "createdAt": skeet.created_at,
+            "langs": skeet.langs,
+        });
+        if !facets.is_empty() {
+            record["facets"] = Value::Array(facets);
+        }
+        if let Some(card) = &skeet.card {
+            let mut external =
+                json!({"uri": card.uri, "title": card.title, "description": card.description});
+            if let Some(blob) = thumb {
+                external["thumb"] = blob;
+            }
+            record["embed"] = json!({"$type": "app.bsky.embed.external", "external": external});
+        }
+        record
+    }
+}
+
+impl Publisher for Bluesky {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError> {
+        let tags = render::hashtags(&self.config.hashtags, &post.tags);
+        let default = if self.config.link_card {
+            DEFAULT_TEMPLATE
+        } else {
+            render::DEFAULT_TEMPLATE
+        };
+        let message = Message {
+            post,
+            date: occasion.date,
+            template: self.config.template.as_deref().unwrap_or(default),
+            hashtags: &tags,
+        };
+        let limit = self.config.max_graphemes;
+        // Bluesky counts a URL at its full length; the byte cap is a second limit.
+        let measure = |t: &str| {
+            if t.len() > MAX_BYTES {
+                usize::MAX / 2
+            } else {
+                t.graphemes(true).count()
+            }
+        };
+        let (text, length) =
+            message
+                .fitted(limit, measure)
+                .map_err(|source| RenderError::TooLong {
+                    publisher: self.name.clone(),
+                    source,
+                })?;
+        let lang = post
+            .lang
+            .clone()
+            .unwrap_or_else(|| self.env.language.clone());
+        let created_at = occasion
+            .at
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        Ok(Rendered {
+            publisher: self.name.clone(),
+            post: post.path.clone(),
+            date: Some(occasion.date),
+            output: Output::Bluesky(Skeet {
+                facets: facets(&text),
+                bytes: text.len(),
+                text,
+                length,
+                limit,
+                langs: vec![lang],
+                card: self.config.link_card.then(|| Card {
+                    uri: post.url.clone(),
+                    title: post.title.clone(),
+                    description: render::summary_of(post),
+                    thumb: post.image.as_ref().map(|i| i.path.clone()),
+                }),
+                created_at,
+                rkey: record_key(&self.name, occasion.date),
+            }),
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        rendered: &'a Rendered,
+        _key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async move {
+            let Output::Bluesky(skeet) = &rendered.output else {
+                return Err(
+                    self.fatal("internal: asked to send another backend's rendering".into())
+                );
+            };
+            let (_, session) = self
+                .with_session("checking the session", |s| {
+                    self.http
+                        .get(self.xrpc("com.atproto.server.getSession"))
+                        .bearer_auth(s.access)
+                        .send()
+                })
+                .await?;
+            let receipt = |uri: String, handle: &str| Receipt {
+                url: Some(format!(
+                    "https://bsky.app/profile/{handle}/post/{}",
+                    skeet.rkey
+                )),
+                remote_id: uri,
+            };
+            // The key may be there already (a retry, a crash before the journal).
+            if let Some(uri) = self.existing(&session, &skeet.rkey).await? {
+                return Ok(receipt(uri, &session.handle));
+            }
+            let thumb = match skeet.card.as_ref().and_then(|c| c.thumb.as_deref()) {
+                Some(path) => self.upload_thumb(path).await?,
+                None => None,
+            };
+            let record = Self::record(skeet, thumb);
+            let created = self
+                .with_session("posting", |s| {
+                    let body = json!({"repo": s.did, "collection": COLLECTION, "rkey": skeet.rkey, "record": record});
+                    self.http.post(self.xrpc("com.atproto.repo.createRecord")).bearer_auth(s.access).json(&body).send()
+                })
+                .await;
+            match created {
+                Ok((v, s)) => Ok(receipt(json_str(&v, "uri").unwrap_or_default(), &s.handle)),
+                // A create that failed may still have landed (the server answered late):
+                // if the record is there, it is done.
+                Err(e) => match self.existing(&session, &skeet.rkey).await {
+                    Ok(Some(uri)) => Ok(receipt(uri, &session.handle)),
+                    _ => Err(e),
+                },
+            }
+        })
+    }
+
+    fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
+        Box::pin(async move {
+            let (v, _) = self
+                .with_session("checking the session", |s| {
+                    self.http
+                        .get(self.xrpc("com.atproto.server.getSession"))
+                        .bearer_auth(s.access)
+                        .send()
+                })
+                .await?;
+            let handle = json_str(&v, "handle").unwrap_or_default();
+            Ok(OnlineReport {
+                findings: vec![format!("posts as @{handle}")],
+                problems: vec![],
+            })
+        })
+    }
+}
+
+impl Bluesky {
+    /// The URI of the record at `rkey`, if it exists.
+    async fn existing(
+        &self,
+        session: &Session,
+        rkey: &str,
+    ) -> Result<Option<String>, PublishError> {
+        let url = format!(
+            "{}?repo={}&collection={COLLECTION}&rkey={rkey}",
+            self.xrpc("com.atproto.repo.getRecord"),
+            session.did
+        );
+        let answer = retry::run(&self.name, self.policy, || async {
+            match self.http.get(&url).send().await {
+                Ok(r)
+                    if r.status() == StatusCode::BAD_REQUEST
+                        || r.status() == StatusCode::NOT_FOUND =>
+                {
+                    Attempt::Done(None)
+                }
+                other => match self.classify(other, "looking for the record", false).await {
+                    Attempt::Done(Answer::Ok(v)) => {
+                        Attempt::Done(Some(json_str(&v, "uri").unwrap_or_default()))
+                    }
+                    Attempt::Done(Answer::Reauthenticate) => Attempt::Done(None),
+                    Attempt::Again { why, wait } => Attempt::Again { why, wait },
+                    Attempt::Fatal(m) => Attempt::Fatal(m),
+                },
+            }
+        })
+        .await?;
+        Ok(answer)
+    }
+}
+
+/// Link and hashtag facets of `text`, at UTF-8 byte offsets.
+pub fn facets(text: &str) -> Vec<Facet> {
+    let mut out = Vec::new();
+    for (start, end) in crate::text::url_ranges(text) {
+        out.push(Facet {
+            byte_start: start,
+            byte_end: end,
+            feature: Feature::Link {
+                uri: text[start..end].to_string(),
+            },
+        });
+    }
+    let mut i = 0;
+    while let Some(p) = text[i..].find('#') {
+        let start = i + p;
+        i = start + 1;
+        let boundary = start == 0
+            || text[..start]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_whitespace);
+        if !boundary
+            || out
+                .iter()
+                .any(|f| start >= f.byte_start && start < f.byte_end)
+        {
+            continue;
+        }
+        let len = text[start + 1..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len() - start - 1);
+        let tag = &text[start + 1..start + 1 + len];
+        if tag.chars().any(char::is_alphabetic) && len <= 640 {
+            out.push(Facet {
+                byte_start: start,
+                byte_end: start + 1 + len,
+                feature: Feature::Tag {
+                    tag: tag.to_string(),
+                },
+            });
+        }
+    }
+    out.sort_by_key(|f| f.byte_start);
+    out
+}
+
+/// A TID (13 characters of base32-sortable) from the publishing date and the
+/// publisher: microseconds of the date's midnight UTC, and a clock id from the name.
+pub fn record_key(publisher: &str, date: NaiveDate) -> String {
+    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+    let midnight = date
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp_micros())
+        .unwrap_or(0)
+        .max(0) as u64;
+    let digest = Sha256::digest(publisher.as_bytes());
+    let clock_id = u64::from(u16::from_be_bytes([digest[0], digest[1]]) & 0x3ff);
+    // Top bit zero, 53 bits of microseconds, 10 bits of clock id.
+    let value = ((midnight & ((1 << 53) - 1)) << 10) | clock_id;
+    (0..13)
+        .rev()
+        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_keys_are_valid_tids_and_deterministic() {
+        let d = NaiveDate::from_ymd_opt(2024, 2, 25).unwrap();
+        let k = record_key("bluesky", d);
+        assert_eq!(k.len(), 13);
+        assert!(
+            k.chars()
+                .next()
+                .is_some_and(|c| "234567abcdefghij".contains(c)),
+            "{k}"
+        );
+        assert!(
+            k.chars()
+                .all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c))
+        );
+        assert_eq!(k, record_key("bluesky", d));
+        assert_ne!(k, record_key("other", d));
+        assert!(
+            record_key("bluesky", d.succ_opt().unwrap()) > k,
+            "later dates sort later"
+        );
+    }
+
+    #[test]
+    fn facets_are_at_utf8_byte_offsets() {
+        let text = "Ça a eu lieu 🎉 https://todayis.example/x.html\n\n#OnThisDay #ColdWar";
+        let f = facets(text);
+        assert_eq!(f.len(), 3);
+        for facet in &f {
+            let slice = &text.as_bytes()[facet.byte_start..facet.byte_end];
+            let s = std::str::from_utf8(slice).unwrap();
+            match &facet.feature {
+                Feature::Link { uri } => assert_eq!(s, uri),
+                Feature::Tag { tag } => assert_eq!(s, format!("#{tag}")),
+            }
+        }
+    }
+}
