@@ -141,7 +141,8 @@ impl Config {
             path: path.to_path_buf(),
             problems,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        // Syntax first: a file that is not TOML has only that problem.
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let pos = e
                 .span()
                 .map_or(Position::START, |s| Position::of(text, s.start));
@@ -150,9 +151,28 @@ impl Config {
                 e.message().trim().replace('\n', " ")
             )])
         })?;
+        // Serde stops at the first unknown key; find them all, then read the rest.
+        let mut problems = remove_unknown_keys(text, &mut table);
+        let raw = match RawConfig::deserialize(toml::Value::Table(table)) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // Read from the text instead, for the position of the bad value (unless
+                // the first thing that reading meets is an unknown key, reported above).
+                let located = match toml::from_str::<RawConfig>(text) {
+                    Err(te) if !te.message().contains("unknown field") => {
+                        let pos = te
+                            .span()
+                            .map_or(Position::START, |s| Position::of(text, s.start));
+                        format!("{pos}: {}", te.message().trim().replace('\n', " "))
+                    }
+                    _ => e.message().trim().replace('\n', " "),
+                };
+                problems.push(located);
+                return Err(fail(problems));
+            }
+        };
         let base = path.parent().unwrap_or(Path::new(""));
         let base = &clean(base);
-        let mut problems = Vec::new();
         let bot = raw.bot;
 
         let posts = clean(&base.join(&bot.posts));
@@ -285,6 +305,77 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
     Ok(chrono::Duration::seconds(total))
 }
 
+const TOP_KEYS: &[&str] = &["bot", "server", "publishers"];
+const BOT_KEYS: &[&str] = &[
+    "posts", "timezone", "schedule", "state", "catch_up", "leap_day", "pick", "missing", "language",
+];
+const SERVER_KEYS: &[&str] = &["listen"];
+
+/// Removes the keys the config does not know (outside `[publishers.*]`, whose
+/// backends check their own) and says where each was.
+fn remove_unknown_keys(text: &str, table: &mut toml::Table) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut report = |section: Option<&str>, key: &str, known: &[&str]| {
+        let name = section.map_or(key.to_string(), |s| format!("{s}.{key}"));
+        let pos = key_position(text, section, key);
+        let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        problems.push(format!(
+            "{pos}: unknown key `{name}`, expected one of {}",
+            expected.join(", ")
+        ));
+    };
+    let unknown_top: Vec<String> = table
+        .keys()
+        .filter(|k| !TOP_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown_top {
+        report(None, &key, TOP_KEYS);
+        table.remove(&key);
+    }
+    for (section, known) in [("bot", BOT_KEYS), ("server", SERVER_KEYS)] {
+        if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+            let unknown: Vec<String> = t
+                .keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            for key in unknown {
+                report(Some(section), &key, known);
+                t.remove(&key);
+            }
+        }
+    }
+    problems
+}
+
+/// Where `key` is written in `[section]` (or at the top), for messages.
+fn key_position(text: &str, section: Option<&str>, key: &str) -> Position {
+    let mut in_section = section.is_none();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let header = trimmed.trim_start_matches('[');
+        if section.is_none()
+            && trimmed.starts_with('[')
+            && (header.starts_with(&format!("{key}]")) || header.starts_with(&format!("{key}.")))
+        {
+            return Position::of(text, offset + line.len() - line.trim_start().len());
+        }
+        if trimmed.starts_with('[') {
+            in_section = section.is_some_and(|s| trimmed.trim_matches(['[', ']']).trim() == s);
+        } else if in_section {
+            let indent = line.len() - line.trim_start().len();
+            let rest = trimmed.strip_prefix(key).map(str::trim_start);
+            if rest.is_some_and(|r| r.starts_with('=')) {
+                return Position::of(text, offset + indent);
+            }
+        }
+        offset += line.len();
+    }
+    Position::START
+}
+
 /// `config/../posts` as `posts`: lexical, so messages show the paths people wrote.
 pub fn clean(path: &Path) -> PathBuf {
     use std::path::Component;
@@ -369,7 +460,28 @@ token_env = "T"
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
         assert_eq!(err.problems.len(), 1);
         assert!(
-            err.problems[0].starts_with("5:1: unknown field `shedule`"),
+            err.problems[0].starts_with("5:1: unknown key `bot.shedule`, expected one of `posts`"),
+            "{}",
+            err.problems[0]
+        );
+
+        // Unknown keys do not hide the other problems.
+        let text = "[bot]\nposts = \".\"\ntimezone = \"Mars/Base\"\nschedule = \"0 9 * * *\"\nshedule = \"x\"\ncolour = 1\n[sever]\nlisten = 1\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
+        let all = err.problems.join("\n");
+        for expected in [
+            "5:1: unknown key `bot.shedule`",
+            "6:1: unknown key `bot.colour`",
+            "7:1: unknown key `sever`",
+            "`bot.timezone`",
+        ] {
+            assert!(all.contains(expected), "no `{expected}` in:\n{all}");
+        }
+
+        let text = "[bot]\nposts = \".\"\ntimezone = 5\nschedule = \"0 9 * * *\"\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
+        assert!(
+            err.problems[0].starts_with("3:12: invalid type: integer `5`, expected a string"),
             "{}",
             err.problems[0]
         );
