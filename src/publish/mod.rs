@@ -384,6 +384,44 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_resets_are_read_in_every_form() {
+        let response = |headers: &[(&str, &str)]| {
+            let mut b = http::Response::builder().status(429);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            reqwest::Response::from(b.body(Vec::<u8>::new()).unwrap())
+        };
+        let now = chrono::DateTime::parse_from_rfc3339("2026-08-08T12:30:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let secs = |r: &reqwest::Response| rate_limit_wait(r, now).map(|d| d.as_secs());
+        // Mastodon: ISO 8601, measured against the server's Date, not our clock.
+        let mastodon = response(&[
+            ("x-ratelimit-reset", "2026-08-08T12:35:00.000000Z"),
+            ("date", "Sat, 08 Aug 2026 12:34:00 GMT"),
+        ]);
+        assert_eq!(secs(&mastodon), Some(61));
+        assert_eq!(
+            secs(&response(&[(
+                "x-ratelimit-reset",
+                "2026-08-08T12:35:00.000000Z"
+            )])),
+            Some(301)
+        );
+        // Bluesky: Unix seconds.
+        assert_eq!(
+            secs(&response(&[(
+                "ratelimit-reset",
+                &(now.timestamp() + 10).to_string()
+            )])),
+            Some(11)
+        );
+        assert_eq!(secs(&response(&[("retry-after", "7")])), Some(7));
+        assert_eq!(secs(&response(&[])), None);
+    }
+
+    #[test]
     fn server_urls() {
         assert!(check_server_url("k", "https://mastodon.example").is_ok());
         assert!(check_server_url("k", "http://127.0.0.1:3000").is_ok());
