@@ -395,17 +395,7 @@ impl Bluesky {
             tracing::warn!(publisher = %self.name, image = %path.display(), "the image is over 1,000,000 bytes: the card goes without a thumbnail");
             return Ok(None);
         }
-        let mime = match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("png") => "image/png",
-            Some("webp") => "image/webp",
-            Some("gif") => "image/gif",
-            _ => "image/jpeg",
-        };
+        let mime = super::mastodon::mime_of(path);
         let (answer, _) = self
             .with_session("uploading the thumbnail", |s| {
                 self.http
@@ -530,14 +520,7 @@ impl Publisher for Bluesky {
                     self.fatal("internal: asked to send another backend's rendering".into())
                 );
             };
-            let (_, session) = self
-                .with_session("checking the session", |s| {
-                    self.http
-                        .get(self.xrpc("com.atproto.server.getSession"))
-                        .bearer_auth(s.access)
-                        .send()
-                })
-                .await?;
+            let (_, session) = self.current_session().await?;
             let receipt = |uri: String, handle: &str| Receipt {
                 url: Some(format!(
                     "https://bsky.app/profile/{handle}/post/{}",
@@ -574,14 +557,7 @@ impl Publisher for Bluesky {
 
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
         Box::pin(async move {
-            let (v, _) = self
-                .with_session("checking the session", |s| {
-                    self.http
-                        .get(self.xrpc("com.atproto.server.getSession"))
-                        .bearer_auth(s.access)
-                        .send()
-                })
-                .await?;
+            let (v, _) = self.current_session().await?;
             let handle = json_str(&v, "handle").unwrap_or_default();
             Ok(OnlineReport {
                 findings: vec![format!("posts as @{handle}")],
@@ -592,6 +568,17 @@ impl Publisher for Bluesky {
 }
 
 impl Bluesky {
+    /// A working session (kept, renewed or new) and what the server says of it.
+    async fn current_session(&self) -> Result<(Value, Session), PublishError> {
+        self.with_session("checking the session", |s| {
+            self.http
+                .get(self.xrpc("com.atproto.server.getSession"))
+                .bearer_auth(s.access)
+                .send()
+        })
+        .await
+    }
+
     /// The URI of the record at `rkey`, if it exists.
     async fn existing(
         &self,

@@ -468,7 +468,7 @@ pub(super) fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {
     }
 }
 
-fn mime_of(path: &Path) -> &'static str {
+pub(super) fn mime_of(path: &Path) -> &'static str {
     match path
         .extension()
         .and_then(|e| e.to_str())
