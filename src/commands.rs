@@ -25,7 +25,7 @@ pub fn preview(
     names: &[String],
     as_json: bool,
 ) -> anyhow::Result<bool> {
-    let publishers = runner::build_publishers(config, names, env).map_err(anyhow::Error::msg)?;
+    let publishers = runner::build_publishers(config, names, env)?;
     let (post, errors) = match post_file {
         Some(file) => match post::load(file) {
             Ok(p) => (Some(p), vec![]),
@@ -152,7 +152,7 @@ pub async fn check(
     let loaded = Library::new(&config.posts).load_all();
     let mut errors: Vec<PostError> = loaded.errors;
     // A post must fit every publisher, even with no summary.
-    let publishers = runner::build_publishers(config, &[], env).map_err(anyhow::Error::msg)?;
+    let publishers = runner::build_publishers(config, &[], env)?;
     let mut render_problems = Vec::new();
     for post in &loaded.posts {
         let occasion = runner::occasion(config, post.date.with_year(2024).unwrap_or(post.date));
@@ -335,7 +335,7 @@ pub async fn publish(
     names: &[String],
     force: bool,
 ) -> anyhow::Result<bool> {
-    let publishers = runner::build_publishers(config, names, env).map_err(anyhow::Error::msg)?;
+    let publishers = runner::build_publishers(config, names, env)?;
     let result = runner::publish_date(config, env, &publishers, date, force)
         .await
         .map_err(anyhow::Error::msg)

@@ -25,6 +25,14 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+/// A `--publisher NAME` that the config does not have: a usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("no publisher named `{name}` in the config (known: {})", known.join(", "))]
+pub struct UnknownPublisher {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
 /// What to do with Feb 29 posts in a common year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,16 +260,15 @@ impl Config {
     pub fn select_publishers(
         &self,
         names: &[String],
-    ) -> Result<Vec<&(String, PublisherConfig)>, String> {
+    ) -> Result<Vec<&(String, PublisherConfig)>, UnknownPublisher> {
         if let Some(unknown) = names
             .iter()
             .find(|n| !self.publishers.iter().any(|(p, _)| p == *n))
         {
-            let known: Vec<&str> = self.publishers.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(format!(
-                "no publisher named `{unknown}` in the config (known: {})",
-                known.join(", ")
-            ));
+            return Err(UnknownPublisher {
+                name: unknown.clone(),
+                known: self.publishers.iter().map(|(n, _)| n.clone()).collect(),
+            });
         }
         Ok(self
             .publishers

@@ -65,7 +65,7 @@ fn load(config: Config, base_env: &Environment) -> Result<Loaded, String> {
         state: config.state.clone(),
         ..base_env.clone()
     };
-    let publishers = runner::build_publishers(&config, &[], &env)?;
+    let publishers = runner::build_publishers(&config, &[], &env).map_err(|e| e.to_string())?;
     Ok(Loaded {
         config,
         env,

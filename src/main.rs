@@ -277,7 +277,7 @@ fn finish(result: anyhow::Result<bool>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(if e.to_string().starts_with("no publisher named") {
+            ExitCode::from(if e.downcast_ref::<config::UnknownPublisher>().is_some() {
                 2
             } else {
                 1

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use futures_util::future::join_all;
 
-use crate::config::Config;
+use crate::config::{Config, UnknownPublisher};
 use crate::journal::{Journal, Record};
 use crate::library::{self, Library};
 use crate::post::{Post, PostError};
@@ -44,7 +44,7 @@ pub fn build_publishers(
     config: &Config,
     names: &[String],
     env: &Environment,
-) -> Result<Vec<Arc<dyn Publisher>>, String> {
+) -> Result<Vec<Arc<dyn Publisher>>, UnknownPublisher> {
     Ok(config
         .select_publishers(names)?
         .into_iter()
