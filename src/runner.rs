@@ -99,10 +99,9 @@ pub async fn publish_date(
         return Ok(result);
     };
     let occasion = occasion(config, date);
-    let journal = Arc::new(tokio::sync::Mutex::new(journal));
+    let journal = &tokio::sync::Mutex::new(journal);
 
     let jobs = publishers.iter().map(|publisher| {
-        let journal = Arc::clone(&journal);
         let post = &post;
         let occasion = &occasion;
         async move {
