@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use crate::config::{LeapDay, PickRule};
-use crate::library::{month_days_for, pick};
+use crate::library::{month_days_for, pick_among};
 use crate::post::{Post, valid_month_day};
 
 /// One day of the calendar.
@@ -39,16 +39,25 @@ pub fn year(
     first
         .iter_days()
         .take_while(|d| d.year() == year)
-        .map(|date| {
-            let candidates: Vec<Post> = month_days_for(date, leap_day)
-                .iter()
-                .flat_map(|md| grouped.get(md).into_iter().flatten().cloned())
-                .collect();
-            let picked = pick(&candidates, date, rule).map(|p| p.path.clone());
-            let post = picked.and_then(|path| grouped.values().flatten().find(|p| p.path == path));
-            Day { date, post }
+        .map(|date| Day {
+            date,
+            post: pick_for(grouped, date, leap_day, rule),
         })
         .collect()
+}
+
+/// The post that goes out on `date`, from posts grouped by month-day.
+pub fn pick_for(
+    grouped: &BTreeMap<(u32, u32), Vec<Post>>,
+    date: NaiveDate,
+    leap_day: LeapDay,
+    rule: PickRule,
+) -> Option<&Post> {
+    let candidates = month_days_for(date, leap_day)
+        .iter()
+        .flat_map(|md| grouped.get(md).into_iter().flatten())
+        .collect();
+    pick_among(candidates, date, rule)
 }
 
 /// The month-days (of all 366) that have no post.

@@ -71,6 +71,21 @@ pub fn preview(
             "{date} ({}): no post for this day",
             config.timezone.name()
         )?;
+        if post_file.is_none() {
+            // Tell the editor when the next one goes out (and so which gap to fill).
+            let loaded = Library::new(&config.posts).load_all();
+            let grouped = calendar::by_month_day(&loaded.posts);
+            let next = date.iter_days().skip(1).take(366).find_map(|d| {
+                calendar::pick_for(&grouped, d, config.leap_day, config.pick)
+                    .map(|p| (d, p.title.clone()))
+            });
+            if let Some((d, title)) = next {
+                writeln!(
+                    out,
+                    "the next post goes out on {d}: {title} (`todayis preview --date {d}`)"
+                )?;
+            }
+        }
         return Ok(ok);
     };
     writeln!(

@@ -206,7 +206,11 @@ pub fn month_days_for(date: NaiveDate, leap_day: LeapDay) -> Vec<(u32, u32)> {
 /// year modulo their count: stateless, so a preview always equals what goes out.
 /// `random` is seeded by the date, for the same reason.
 pub fn pick(candidates: &[Post], date: NaiveDate, rule: PickRule) -> Option<&Post> {
-    let mut sorted: Vec<&Post> = candidates.iter().collect();
+    pick_among(candidates.iter().collect(), date, rule)
+}
+
+/// [`pick`] over borrowed candidates, for callers that hold posts elsewhere.
+pub fn pick_among(mut sorted: Vec<&Post>, date: NaiveDate, rule: PickRule) -> Option<&Post> {
     sorted.sort_by(|a, b| (a.date, &a.path).cmp(&(b.date, &b.path)));
     let n = sorted.len();
     if n == 0 {

@@ -115,7 +115,11 @@ fn preview_of_a_day_with_no_post() {
         .args(["preview", "--date", "2024-01-02"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("no post for this day"));
+        .stdout(
+            predicate::str::contains("no post for this day").and(predicate::str::contains(
+                "the next post goes out on 2024-01-15: The British Museum Opens Its Doors",
+            )),
+        );
 }
 
 #[test]
