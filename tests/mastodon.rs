@@ -1,5 +1,7 @@
 //! The Mastodon publisher against mastodon-mock, a stateful Mastodon REST server
 //! with idempotency, length checks and fault injection.
+// These tests drive the real binary on the real clock, as an operator would.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `todayis run` as a process, on the real clock, against mastodon-mock: the
 //! schedule, signals, the HTTP side, and kill -9 at random points.
+// These tests drive the real binary on the real clock, as an operator would.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
