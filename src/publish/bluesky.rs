@@ -51,7 +51,7 @@ pub struct BlueskyConfig {
     #[serde(default)]
     pub hashtags: Vec<String>,
     pub template: Option<String>,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "super::default_timeout")]
     pub timeout: String,
 }
 
@@ -60,9 +60,6 @@ fn default_max_graphemes() -> usize {
 }
 fn default_true() -> bool {
     true
-}
-fn default_timeout() -> String {
-    "30s".into()
 }
 
 impl BlueskyConfig {
@@ -89,7 +86,7 @@ impl BlueskyConfig {
         if self.max_graphemes == 0 || self.max_graphemes > 300 {
             problems.push("max_graphemes`: Bluesky allows 1 to 300".into());
         }
-        if let Err(e) = crate::config::parse_duration(&self.timeout) {
+        if let Err(e) = super::request_timeout(&self.timeout) {
             problems.push(format!("timeout`: {e}"));
         }
         problems
@@ -181,11 +178,7 @@ enum Answer {
 
 impl Bluesky {
     pub fn new(name: &str, config: &BlueskyConfig, env: &Environment) -> Self {
-        let timeout = crate::config::parse_duration(&config.timeout)
-            .ok()
-            .and_then(|d| d.to_std().ok())
-            .filter(|d| !d.is_zero())
-            .unwrap_or(Duration::from_secs(30));
+        let timeout = super::request_timeout(&config.timeout).unwrap_or(Duration::from_secs(30));
         Bluesky {
             name: name.to_string(),
             config: config.clone(),

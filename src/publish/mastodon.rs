@@ -33,16 +33,12 @@ pub struct MastodonConfig {
     pub hashtags: Vec<String>,
     pub template: Option<String>,
     /// How long one request may take before it is abandoned and retried.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "super::default_timeout")]
     pub timeout: String,
 }
 
 fn default_max_characters() -> usize {
     500
-}
-
-fn default_timeout() -> String {
-    "30s".into()
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -85,7 +81,7 @@ impl MastodonConfig {
         if self.max_characters == 0 {
             problems.push("max_characters`: must be above 0".into());
         }
-        if let Err(e) = self.request_timeout() {
+        if let Err(e) = super::request_timeout(&self.timeout) {
             problems.push(format!("timeout`: {e}"));
         }
         problems
@@ -98,14 +94,6 @@ impl MastodonConfig {
             "token_env",
             "token_file",
         )
-    }
-
-    fn request_timeout(&self) -> Result<Duration, String> {
-        let d = crate::config::parse_duration(&self.timeout)?;
-        d.to_std()
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| "must be above 0".into())
     }
 }
 
@@ -140,7 +128,7 @@ pub struct Mastodon {
 
 impl Mastodon {
     pub fn new(name: &str, config: &MastodonConfig, env: &Environment) -> Self {
-        let timeout = config.request_timeout().unwrap_or(Duration::from_secs(30));
+        let timeout = super::request_timeout(&config.timeout).unwrap_or(Duration::from_secs(30));
         Mastodon {
             name: name.to_string(),
             config: config.clone(),

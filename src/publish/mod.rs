@@ -349,6 +349,21 @@ pub(crate) fn rate_limit_wait(
         .map(std::time::Duration::from_secs)
 }
 
+/// The default of every backend's `timeout` key.
+pub(crate) fn default_timeout() -> String {
+    "30s".into()
+}
+
+/// A backend's `timeout` key: how long one request may take before it is abandoned
+/// and retried (with the same idempotency key or record key).
+pub(crate) fn request_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(text)?
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| "must be above 0".into())
+}
+
 /// The HTTP client every backend uses: rustls, a per-request timeout, and a
 /// user agent that tells server admins who we are.
 pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
