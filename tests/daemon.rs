@@ -70,27 +70,49 @@ fn daily_bot(first: NaiveDate, days: u32) -> Bot {
     Bot::new(&refs, &rss_publisher("max_items = 100"))
 }
 
+/// A daemon running in a task on the simulated clock.
+struct Running {
+    signals: tokio::sync::mpsc::Sender<Signal>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    status: Arc<Mutex<Status>>,
+}
+
+impl Running {
+    fn start(bot: &Bot, at: DateTime<Utc>) -> Running {
+        let config = Config::load(&bot.config()).unwrap();
+        let env = env_at(&config, at);
+        let status = Arc::new(Mutex::new(Status::default()));
+        let (signals, rx) = tokio::sync::mpsc::channel(4);
+        let task = tokio::spawn(daemon::run(
+            bot.config(),
+            config,
+            env,
+            Arc::clone(&status),
+            rx,
+            daemon::Options::default(),
+        ));
+        Running {
+            signals,
+            task,
+            status,
+        }
+    }
+
+    async fn stop(self) -> Arc<Mutex<Status>> {
+        self.signals.send(Signal::Stop).await.unwrap();
+        self.task.await.unwrap().unwrap();
+        self.status
+    }
+}
+
 async fn run_for(
     bot: &Bot,
     start: DateTime<Utc>,
     how_long: std::time::Duration,
 ) -> Arc<Mutex<Status>> {
-    let config = Config::load(&bot.config()).unwrap();
-    let env = env_at(&config, start);
-    let status = Arc::new(Mutex::new(Status::default()));
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let task = tokio::spawn(daemon::run(
-        bot.config(),
-        config,
-        env,
-        Arc::clone(&status),
-        rx,
-        daemon::Options::default(),
-    ));
+    let running = Running::start(bot, start);
     tokio::time::sleep(how_long).await;
-    tx.send(Signal::Stop).await.unwrap();
-    task.await.unwrap().unwrap();
-    status
+    running.stop().await
 }
 
 fn journal_dates(state: &Path) -> Vec<String> {
@@ -172,18 +194,7 @@ async fn a_restart_within_catch_up_publishes_once_and_outside_it_waits() {
 #[tokio::test(start_paused = true)]
 async fn a_new_post_counts_without_a_restart() {
     let bot = daily_bot("2024-06-01".parse().unwrap(), 1);
-    let config = Config::load(&bot.config()).unwrap();
-    let env = env_at(&config, utc("2024-06-01T10:00:00Z"));
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let status = Arc::new(Mutex::new(Status::default()));
-    let task = tokio::spawn(daemon::run(
-        bot.config(),
-        config,
-        env,
-        status,
-        rx,
-        daemon::Options::default(),
-    ));
+    let running = Running::start(&bot, utc("2024-06-01T10:00:00Z"));
     tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     // The editor adds tomorrow's post while the daemon runs.
     std::fs::write(
@@ -192,8 +203,7 @@ async fn a_new_post_counts_without_a_restart() {
     )
     .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
-    tx.send(Signal::Stop).await.unwrap();
-    task.await.unwrap().unwrap();
+    running.stop().await;
     assert_eq!(
         journal_dates(&bot.path("state")),
         ["2024-06-01", "2024-06-02"]
@@ -202,26 +212,13 @@ async fn a_new_post_counts_without_a_restart() {
 
 #[tokio::test(start_paused = true)]
 async fn a_reload_with_a_broken_config_keeps_the_old_one() {
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let bot = daily_bot("2024-06-01".parse().unwrap(), 3);
-    let config = Config::load(&bot.config()).unwrap();
-    let env = env_at(&config, utc("2024-06-01T10:00:00Z"));
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let status = Arc::new(Mutex::new(Status::default()));
-    let task = tokio::spawn(daemon::run(
-        bot.config(),
-        config,
-        env,
-        Arc::clone(&status),
-        rx,
-        daemon::Options::default(),
-    ));
+    let running = Running::start(&bot, utc("2024-06-01T10:00:00Z"));
     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     std::fs::write(bot.config(), "[bot]\ntimezone = 5\n").unwrap();
-    tx.send(Signal::Reload).await.unwrap();
+    running.signals.send(Signal::Reload).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
-    tx.send(Signal::Stop).await.unwrap();
-    task.await.unwrap().unwrap();
+    running.stop().await;
     // Still running on the old config: the next day went out.
     assert_eq!(
         journal_dates(&bot.path("state")),
@@ -230,7 +227,7 @@ async fn a_reload_with_a_broken_config_keeps_the_old_one() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn idle_it_wakes_at_most_once_a_minute() {
+async fn idle_it_wakes_only_to_recheck_the_clock() {
     let bot = daily_bot("2024-06-01".parse().unwrap(), 1);
     let status = run_for(
         &bot,

@@ -22,6 +22,22 @@ fn khrushchev() -> String {
     )
 }
 
+/// A bot with the Khrushchev post and the given publishers' config.
+fn khrushchev_bot(publishers: &str) -> Bot {
+    Bot::new(&[("02-25-k.md", &khrushchev())], publishers)
+}
+
+/// `publish --date DATE`, which must succeed.
+fn publish_ok(bot: &Bot) -> std::process::Output {
+    let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
 fn preview_text(bot: &Bot) -> String {
     let out = bot
         .cmd(&[
@@ -46,17 +62,9 @@ fn preview_text(bot: &Bot) -> String {
 #[test]
 fn the_status_carries_exactly_the_previewed_text() {
     let mock = MastodonMock::start();
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
     let previewed = preview_text(&bot);
-    let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = publish_ok(&bot);
     let statuses = mock.statuses();
     assert_eq!(statuses.len(), 1);
     assert_eq!(
@@ -73,7 +81,7 @@ fn the_status_carries_exactly_the_previewed_text() {
 fn publishing_twice_makes_one_status_and_one_feed_item() {
     let mock = MastodonMock::start();
     let publishers = format!("{}{}", mastodon_publisher(&mock, ""), rss_publisher(""));
-    let bot = Bot::new(&[("02-25-k.md", &khrushchev())], &publishers);
+    let bot = khrushchev_bot(&publishers);
     bot.cmd(&["publish", "--date", DATE]).assert().success();
     let second = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
     assert!(second.status.success());
@@ -135,16 +143,8 @@ fn the_image_goes_with_its_alt_text_and_the_content_warning_as_spoiler() {
 fn two_server_errors_then_success() {
     let mock = MastodonMock::start();
     mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": {"type": "status", "status": 500}, "count": 2}));
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
-    let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
+    let out = publish_ok(&bot);
     assert_eq!(mock.statuses().len(), 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -165,17 +165,9 @@ fn a_rate_limit_waits_until_the_reset_then_posts() {
         "effect": {"type": "ratelimit", "status": 429, "headers": {"X-RateLimit-Reset": reset}},
         "count": 1
     }));
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
     let start = Instant::now();
-    let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = publish_ok(&bot);
     // It waited for the reset (not the mock's Retry-After of 300 s, nor a blind backoff).
     let waited = start.elapsed();
     assert!(
@@ -191,16 +183,8 @@ fn a_timeout_while_the_server_still_posts_leaves_exactly_one_status() {
     let mock = MastodonMock::start();
     // The server takes 2.5 s, then creates the status; we give up after 1 s and retry.
     mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": {"type": "latency", "delay_ms": 2500}, "count": 1}));
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, "timeout = \"1s\""),
-    );
-    let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, "timeout = \"1s\""));
+    let out = publish_ok(&bot);
     assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
     std::thread::sleep(Duration::from_secs(3)); // let the slow first request finish on the server
     assert_eq!(mock.statuses().len(), 1);
@@ -209,10 +193,7 @@ fn a_timeout_while_the_server_still_posts_leaves_exactly_one_status() {
 #[test]
 fn a_bad_token_says_what_to_fix_and_never_shows_the_token() {
     let mock = MastodonMock::start();
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
     let secret = "sEcReT-t0ken-value";
     let out = bot
         .cmd(&["publish", "--date", DATE])
@@ -240,10 +221,7 @@ fn a_bad_token_says_what_to_fix_and_never_shows_the_token() {
 #[test]
 fn a_missing_token_is_a_clear_error() {
     let mock = MastodonMock::start();
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
     let out = bot
         .cmd(&["publish", "--date", DATE])
         .env_remove("TODAYIS_TEST_TOKEN")
@@ -263,10 +241,7 @@ fn a_missing_token_is_a_clear_error() {
 fn a_rejected_status_shows_the_servers_message_and_is_not_retried() {
     let mock = MastodonMock::start();
     mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": {"type": "status", "status": 422, "body": {"error": "Validation failed: Text character limit of 500 exceeded"}}, "count": 5}));
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
     let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -285,10 +260,7 @@ fn a_rejected_status_shows_the_servers_message_and_is_not_retried() {
 fn a_malformed_answer_is_an_error_not_a_panic() {
     let mock = MastodonMock::start();
     mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": {"type": "malformed"}, "count": 1}));
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, ""),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, ""));
     let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
     // The garbled answer is retried with the same key; the status exists once.
     assert!(
@@ -304,7 +276,7 @@ fn a_malformed_answer_is_an_error_not_a_panic() {
 fn one_failing_publisher_never_stops_another() {
     let mock = MastodonMock::start();
     let publishers = format!("{}{}", mastodon_publisher(&mock, ""), rss_publisher(""));
-    let bot = Bot::new(&[("02-25-k.md", &khrushchev())], &publishers);
+    let bot = khrushchev_bot(&publishers);
     let out = bot
         .cmd(&["publish", "--date", DATE])
         .env("TODAYIS_TEST_TOKEN", "wrong")
@@ -326,10 +298,7 @@ fn one_failing_publisher_never_stops_another() {
 #[test]
 fn check_online_names_the_account_and_compares_the_limit() {
     let mock = MastodonMock::start();
-    let bot = Bot::new(
-        &[("02-25-k.md", &khrushchev())],
-        &mastodon_publisher(&mock, "max_characters = 400"),
-    );
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, "max_characters = 400"));
     let out = bot.cmd(&["check", "--online"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
