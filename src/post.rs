@@ -26,6 +26,8 @@ pub struct Post {
     pub image: Option<Image>,
     pub content_warning: Option<String>,
     pub lang: Option<String>,
+    /// Where the post's facts were checked: absolute http(s) URLs, never sent.
+    pub sources: Vec<String>,
     /// The Markdown body.
     pub body: String,
 }
@@ -94,6 +96,8 @@ struct FrontMatter {
     image_alt: Option<Spanned<String>>,
     content_warning: Option<String>,
     lang: Option<Spanned<String>>,
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
 }
 
 /// Parses a post file's text. `path` names the file in messages and is checked
@@ -169,14 +173,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
     }
 
     let url = fm.url.get_ref().trim().to_string();
-    match url::Url::parse(&url) {
-        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => {}
-        _ => {
-            return Err(err(
-                at(fm.url.span().start),
-                format!("`url` must be an absolute http(s) URL, not `{url}`"),
-            ));
-        }
+    if !is_web_url(&url) {
+        return Err(err(
+            at(fm.url.span().start),
+            format!("`url` must be an absolute http(s) URL, not `{url}`"),
+        ));
     }
 
     let image = match (fm.image, fm.image_alt) {
@@ -212,6 +213,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
         ));
     }
 
+    let mut sources = Vec::with_capacity(fm.sources.len());
+    for source in fm.sources {
+        let text = source.get_ref().trim();
+        if !is_web_url(text) {
+            return Err(err(
+                at(source.span().start),
+                format!("each of `sources` must be an absolute http(s) URL, not `{text}`"),
+            ));
+        }
+        sources.push(text.to_string());
+    }
+
     Ok(Post {
         path: path.to_path_buf(),
         title,
@@ -228,8 +241,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
         lang: fm.lang.map(|l| l.into_inner()),
+        sources,
         body: text[body_start..].trim().to_string(),
     })
+}
+
+/// An absolute http(s) URL with a host.
+fn is_web_url(text: &str) -> bool {
+    matches!(url::Url::parse(text), Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some())
 }
 
 /// A loose BCP 47 check: letters, digits and hyphens, starting with a 2-3 letter language.
@@ -335,7 +354,7 @@ mod tests {
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"https://a.example/\"\ntitel = \"y\"\n+++\n",
-                "p/02-25-k.md:5:1: unknown field `titel`, expected one of `title`, `date`, `url`, `summary`, `tags`, `image`, `image_alt`, `content_warning`, `lang`",
+                "p/02-25-k.md:5:1: unknown field `titel`, expected one of `title`, `date`, `url`, `summary`, `tags`, `image`, `image_alt`, `content_warning`, `lang`, `sources`",
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\n+++\n",

@@ -147,6 +147,7 @@ fn make_post(title: &str, body: &str, url: &str, tags: Vec<String>) -> Post {
         image: None,
         content_warning: None,
         lang: None,
+        sources: vec![],
         body: body.to_string(),
     }
 }
