@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::calendar;
 use crate::config::{Config, Missing};
+use crate::editor;
 use crate::library::{self, Library};
 use crate::post::{self, Post, PostError};
 use crate::publish::{Environment, Output, Rendered};
@@ -27,16 +28,29 @@ pub fn preview(
 ) -> anyhow::Result<bool> {
     let publishers = runner::build_publishers(config, names, env)?;
     let (post, errors) = match post_file {
-        Some(file) => match post::load(file) {
-            Ok(p) => (Some(p), vec![]),
-            Err(e) => (None, vec![e]),
-        },
+        Some(file) => {
+            // A draft outside the library may show pictures from its own folder only.
+            let inside = file
+                .canonicalize()
+                .ok()
+                .zip(config.posts.canonicalize().ok())
+                .is_some_and(|(f, root)| f.starts_with(root));
+            let root = if inside {
+                config.posts.clone()
+            } else {
+                file.parent().unwrap_or(Path::new(".")).to_path_buf()
+            };
+            match post::load(file, &root) {
+                Ok(p) => (Some(p), vec![]),
+                Err(e) => (None, vec![e]),
+            }
+        }
         None => library::post_for(
             &Library::new(&config.posts),
             date,
             config.leap_day,
             config.pick,
-        ),
+        )?,
     };
     for e in &errors {
         eprintln!("error: {e}");
@@ -73,7 +87,7 @@ pub fn preview(
         )?;
         if post_file.is_none() {
             // Tell the editor when the next one goes out (and so which gap to fill).
-            let loaded = Library::new(&config.posts).load_all();
+            let loaded = Library::new(&config.posts).load_all()?;
             let grouped = calendar::by_month_day(&loaded.posts);
             let next = date.iter_days().skip(1).take(366).find_map(|d| {
                 calendar::pick_for(&grouped, d, config.leap_day, config.pick)
@@ -162,18 +176,35 @@ pub async fn check(
     config: &Config,
     env: &Environment,
     online: bool,
+    strict: bool,
     as_json: bool,
 ) -> anyhow::Result<bool> {
-    let loaded = Library::new(&config.posts).load_all();
+    let loaded = Library::new(&config.posts).load_all()?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
     let mut errors: Vec<PostError> = loaded.errors;
     // A post must fit every publisher, even with no summary.
     let publishers = runner::build_publishers(config, &[], env)?;
     let mut render_problems = Vec::new();
+    let mut warnings = Vec::new();
     for post in &loaded.posts {
+        warnings.extend(editor::warnings(post));
         let occasion = runner::occasion(config, post.date.with_year(2024).unwrap_or(post.date));
+        let summary = crate::render::summary_of(post);
         for p in &publishers {
-            if let Err(e) = p.render(post, &occasion) {
-                render_problems.push(e.to_string());
+            match p.render(post, &occasion) {
+                Ok(r) if post.summary.is_none() && !r.output.carries_whole(&summary) => {
+                    warnings.push(editor::Warning {
+                        path: post.path.display().to_string(),
+                        message: format!(
+                            "no `summary`, and the first paragraph is shortened for {}: write a summary that goes out whole",
+                            p.name()
+                        ),
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => render_problems.push(e.to_string()),
             }
         }
     }
@@ -194,7 +225,8 @@ pub async fn check(
     let ok = errors.is_empty()
         && render_problems.is_empty()
         && online_problems == 0
-        && !missing_is_problem;
+        && !missing_is_problem
+        && (!strict || warnings.is_empty());
     let md = |(m, d): &(u32, u32)| format!("{m:02}-{d:02}");
 
     if as_json {
@@ -209,6 +241,7 @@ pub async fn check(
                     "column": e.position.column, "message": e.message,
                 })).collect::<Vec<_>>(),
                 "render_errors": render_problems,
+                "warnings": warnings,
             },
             "coverage": {
                 "days_with_post": 366 - missing.len(),
@@ -230,11 +263,21 @@ pub async fn check(
     for p in &render_problems {
         writeln!(out, "{p}")?;
     }
+    for w in &warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     writeln!(
         out,
-        "posts: {} valid, {} invalid",
+        "posts: {} valid, {} invalid, {} warning{}{}",
         loaded.posts.len(),
-        errors.len()
+        errors.len(),
+        warnings.len(),
+        if warnings.len() == 1 { "" } else { "s" },
+        if strict {
+            " (--strict: warnings fail)"
+        } else {
+            ""
+        }
     )?;
     writeln!(
         out,
@@ -303,7 +346,7 @@ pub fn calendar(
     year: i32,
     format: CalendarFormat,
 ) -> anyhow::Result<bool> {
-    let loaded = Library::new(&config.posts).load_all();
+    let loaded = Library::new(&config.posts).load_all()?;
     for e in &loaded.errors {
         eprintln!("warning: {e}");
     }
@@ -351,39 +394,50 @@ pub async fn publish(
     force: bool,
 ) -> anyhow::Result<bool> {
     let publishers = runner::build_publishers(config, names, env)?;
-    let result = runner::publish_date(config, env, &publishers, date, force)
-        .await
-        .map_err(anyhow::Error::msg)
-        .context("publishing")?;
+    let result = runner::publish_date(
+        config,
+        env,
+        &publishers,
+        date,
+        force,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .context("publishing")?;
     for e in &result.post_errors {
         eprintln!("warning: {e}");
     }
-    let Some(post) = &result.post else {
-        writeln!(out, "{date}: no post for this day")?;
-        return Ok(config.missing == Missing::Skip);
-    };
-    writeln!(out, "{date}: {} ({})", post.title, post.path.display())?;
     let mut ok = true;
+    match &result.post {
+        Some(post) => writeln!(out, "{date}: {} ({})", post.title, post.path.display())?,
+        None => {
+            writeln!(out, "{date}: no post for this day")?;
+            ok = config.missing == Missing::Skip;
+        }
+    }
     for (name, outcome) in &result.outcomes {
         match outcome {
-            Outcome::Published { url, remote_id } => writeln!(
+            Outcome::Published {
+                receipt,
+                reconciled,
+            } => writeln!(
                 out,
-                "{name}: published {}",
-                url.as_deref().unwrap_or(remote_id)
+                "{name}: {} {}",
+                if *reconciled {
+                    "already on the server (its answer had been lost), now journaled:"
+                } else {
+                    "published"
+                },
+                receipt.url.as_deref().unwrap_or(&receipt.remote_id)
             )?,
-            Outcome::AlreadyPublished { remote_id } => writeln!(
+            Outcome::AlreadyPublished { receipt } => writeln!(
                 out,
-                "{name}: skipped, already published for {date} ({remote_id}); use --force to publish again"
+                "{name}: skipped, already published for {date} ({}); use --force to publish again",
+                receipt.url.as_deref().unwrap_or(&receipt.remote_id)
             )?,
-            Outcome::Failed { message, .. } => {
+            Outcome::Failed(error) => {
                 ok = false;
-                writeln!(
-                    out,
-                    "{name}: failed: {}",
-                    message
-                        .strip_prefix(&format!("{name}: "))
-                        .unwrap_or(message)
-                )?
+                writeln!(out, "{name}: failed: {}", error.message)?
             }
         }
     }

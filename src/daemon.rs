@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::calendar;
 use crate::config::{Config, Missing};
 use crate::library::{self, Library};
-use crate::publish::{Environment, Publisher, PublisherConfig, Retry};
+use crate::lock::{self, LockError, StateLock};
+use crate::publish::{Environment, PublishError, Publisher, PublisherConfig, Retry};
 use crate::runner::{self, Outcome};
 use crate::scheduler::Scheduler;
 use crate::status::Status;
@@ -83,6 +85,19 @@ pub async fn run(
     options: Options,
 ) -> anyhow::Result<()> {
     let clock = Arc::clone(&base_env.clock);
+    // One daemon per state folder, for its whole life.
+    let holder = format!(
+        "pid {} (todayis run) since {}",
+        std::process::id(),
+        clock.now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let _daemon_lock = StateLock::try_acquire(&config.state, lock::DAEMON, &holder)
+        .with_context(|| format!("cannot lock the state folder {}", config.state.display()))?
+        .ok_or_else(|| LockError {
+            folder: config.state.clone(),
+            holder: StateLock::holder(&config.state, lock::DAEMON),
+            advice: ": another daemon already publishes from it; stop that one or give this one its own `bot.state`",
+        })?;
     let mut current = load(config, &base_env).map_err(anyhow::Error::msg)?;
     let c = &current.config;
     let mut scheduler = Scheduler::start(c.schedule.clone(), c.timezone, c.catch_up, clock.now());
@@ -110,6 +125,7 @@ pub async fn run(
                     &current.publishers,
                     date,
                     false,
+                    PUBLISH_LOCK_WAIT,
                 );
                 tokio::pin!(publication);
                 loop {
@@ -182,13 +198,20 @@ pub async fn run(
 fn record(
     current: &Loaded,
     status: &Mutex<Status>,
-    result: Result<runner::DateResult, String>,
+    result: Result<runner::DateResult, runner::RunError>,
     now: DateTime<Utc>,
 ) -> bool {
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!("{e}");
+            // The date fails (and is retried), and /healthz shows why: an unreadable
+            // library is never taken as a day with no post.
+            tracing::error!("{e}; retrying later");
+            let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
+            let date = scheduler_date(now, &current.config);
+            for p in &current.publishers {
+                guard.record(p.name(), date, "failed", Some(e.to_string()), now);
+            }
             return false;
         }
     };
@@ -196,7 +219,7 @@ fn record(
         tracing::warn!("{e}");
     }
     let date = result.date;
-    if result.post.is_none() {
+    if result.post.is_none() && result.outcomes.is_empty() {
         match current.config.missing {
             Missing::Skip => tracing::info!(%date, "no post for this day; nothing to publish"),
             Missing::Error => {
@@ -213,7 +236,7 @@ fn record(
             Outcome::AlreadyPublished { .. } => {
                 guard.record(&name, date, "already_published", None, now)
             }
-            Outcome::Failed { message, retry } => {
+            Outcome::Failed(PublishError { message, retry, .. }) => {
                 if retry == Retry::Later {
                     all_done = false;
                     tracing::warn!(publisher = %name, %date, "{message}");
@@ -225,6 +248,14 @@ fn record(
         }
     }
     all_done
+}
+
+/// How long the daemon waits for a `todayis publish` that holds the state folder.
+const PUBLISH_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// The date `now` falls on in the bot's zone.
+fn scheduler_date(now: DateTime<Utc>, config: &Config) -> chrono::NaiveDate {
+    now.with_timezone(&config.timezone).date_naive()
 }
 
 fn reload(
@@ -257,7 +288,16 @@ fn reload(
 
 /// Re-reads the library's counts for /metrics (and warns about broken posts).
 fn refresh_library(current: &Loaded, status: &Mutex<Status>) {
-    let loaded = Library::new(&current.config.posts).load_all();
+    let loaded = match Library::new(&current.config.posts).load_all() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("{e}");
+            return;
+        }
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
     for e in &loaded.errors {
         tracing::warn!("{e}");
     }
@@ -290,11 +330,11 @@ fn announce(current: &Loaded, scheduler: &Scheduler, status: &Mutex<Status>) {
         Some(next) => {
             let local = next.with_timezone(&c.timezone);
             let date = local.date_naive();
-            let (post, _) = library::post_for(&Library::new(&c.posts), date, c.leap_day, c.pick);
-            let what = post.map_or_else(
-                || "no post for that day".to_string(),
-                |p| format!("{} ({})", p.title, p.path.display()),
-            );
+            let what = match library::post_for(&Library::new(&c.posts), date, c.leap_day, c.pick) {
+                Ok((Some(p), _)) => format!("{} ({})", p.title, p.path.display()),
+                Ok((None, _)) => "no post for that day".to_string(),
+                Err(e) => format!("unknown: {e}"),
+            };
             tracing::info!(at = %local.format("%Y-%m-%d %H:%M:%S %Z"), timezone = c.timezone.name(), post = %what, "next publication");
         }
         None => tracing::warn!("the schedule never fires again"),

@@ -1,45 +1,110 @@
-//! The publish journal: one JSON line per publication, in the state folder.
+//! The publish journal: one JSON line per event, in the state folder.
 //!
-//! A record is appended and synced to disk before a publication is reported as
-//! done. A torn last line (a crash mid-write) is skipped with a warning and loses
+//! Write-ahead: before a request leaves, an `intent` record (the publication's
+//! identity, its key and what the server will be searched for) is appended and
+//! synced; after the server answers, a `done` record. An intent with no `done` is
+//! reconciled with the server before anything new is sent, so exactly once holds
+//! even when the server has long forgotten the idempotency key.
+//!
+//! A torn last line (a crash mid-write) is skipped with a warning and loses
 //! nothing before it; the next record starts on a fresh line.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// One publication.
+/// What a record says happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// About to send: nothing may leave before this is on disk.
+    Intent,
+    /// The server has it (journals from before the write-ahead rule hold only these).
+    #[default]
+    Done,
+}
+
+/// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// The publishing date, in the bot's zone.
     pub date: NaiveDate,
+    /// The `[publishers.NAME]` it went through.
     pub publisher: String,
-    /// The post file.
+    /// The account it went to (a publication's identity, so renaming the table
+    /// never publishes again). Absent in journals from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub event: Event,
+    /// The post file, relative to the posts folder.
     pub post: String,
-    pub remote_id: String,
+    /// The idempotency key of the publication (the same for every attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// What reconciliation looks for on the server: the link the status carries,
+    /// the record key, the feed item's guid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    #[serde(default)]
     pub url: Option<String>,
     /// When it was journaled.
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug)]
+/// Who published: the name and, when known, the account. Old records carry only
+/// the name and are matched by it.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub name: &'a str,
+    pub account: &'a str,
+}
+
+impl Record {
+    fn is(&self, who: Who<'_>, date: NaiveDate) -> bool {
+        self.date == date
+            && match &self.account {
+                Some(account) => account == who.account,
+                None => self.publisher == who.name,
+            }
+    }
+}
+
+/// A test's stand-in for the disk failing a write (full, read-only, a crash).
+pub type Fault = Arc<dyn Fn(&Record) -> std::io::Result<()> + Send + Sync>;
+
 pub struct Journal {
     path: PathBuf,
     records: Vec<Record>,
     /// Whether the file ends mid-line (a torn record), so the next append starts anew.
     torn_tail: bool,
+    fault: Option<Fault>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .field("records", &self.records.len())
+            .finish()
+    }
 }
 
 impl Journal {
     pub const FILE: &'static str = "journal.jsonl";
+    /// A journal is a line a day per publisher: 64 MiB is centuries of them.
+    const MAX_BYTES: u64 = 64 << 20;
 
     /// Reads the journal in `state` (an absent one is empty). Returns warnings for
     /// lines that could not be read.
     pub fn open(state: &Path) -> std::io::Result<(Journal, Vec<String>)> {
         let path = state.join(Self::FILE);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::files::read_bounded(&path, Self::MAX_BYTES, false) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
@@ -66,44 +131,80 @@ impl Journal {
                 path,
                 records,
                 torn_tail,
+                fault: None,
             },
             warnings,
         ))
+    }
+
+    /// Makes every later append go through `fault` first (tests: a full disk, a crash).
+    pub fn set_fault(&mut self, fault: Fault) {
+        self.fault = Some(fault);
     }
 
     pub fn records(&self) -> &[Record] {
         &self.records
     }
 
-    /// The record of `publisher` publishing for `date`, if it did.
-    pub fn published(&self, publisher: &str, date: NaiveDate) -> Option<&Record> {
+    /// The newest `done` record of `who` for `date`, if it published.
+    pub fn published(&self, who: Who<'_>, date: NaiveDate) -> Option<&Record> {
         self.records
             .iter()
             .rev()
-            .find(|r| r.publisher == publisher && r.date == date)
+            .find(|r| r.event == Event::Done && r.is(who, date))
     }
 
-    /// The newest record of `publisher`.
-    pub fn last(&self, publisher: &str) -> Option<&Record> {
-        self.records.iter().rev().find(|r| r.publisher == publisher)
+    /// The newest intent of `who` for `date` that no `done` answers: it may or may not
+    /// have reached the server, so it is looked for there before anything is sent.
+    pub fn pending(&self, who: Who<'_>, date: NaiveDate) -> Option<&Record> {
+        let intent = self
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.event == Event::Intent && r.is(who, date))?;
+        let answered = self.records.iter().any(|r| {
+            r.event == Event::Done && r.is(who, date) && r.key.is_some() && r.key == intent.key
+        });
+        (!answered).then_some(intent)
     }
 
-    /// Appends `record` and syncs it to disk.
+    /// How many publications `who` made for `date`: 0 normally, more after `--force`.
+    /// It goes into the key, so a forced publication is a new one.
+    pub fn generation(&self, who: Who<'_>, date: NaiveDate) -> u32 {
+        let done = self
+            .records
+            .iter()
+            .filter(|r| r.event == Event::Done && r.is(who, date))
+            .count();
+        u32::try_from(done).unwrap_or(u32::MAX)
+    }
+
+    /// Appends `record` and syncs it to disk (and, when this creates the journal,
+    /// its folder, so the new file's name survives a power cut too).
     pub fn append(&mut self, record: Record) -> std::io::Result<()> {
-        if let Some(folder) = self.path.parent() {
-            std::fs::create_dir_all(folder)?;
+        if let Some(fault) = &self.fault {
+            fault(&record)?;
         }
+        let folder = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&folder)?;
         let mut line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
         line.push('\n');
         if self.torn_tail {
             line.insert(0, '\n');
         }
+        let created = !self.path.exists();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)?;
         file.write_all(line.as_bytes())?;
         file.sync_data()?;
+        if created {
+            std::fs::File::open(&folder)?.sync_all()?;
+        }
         self.torn_tail = false;
         self.records.push(record);
         Ok(())
@@ -114,12 +215,21 @@ impl Journal {
 mod tests {
     use super::*;
 
+    const WHO: Who<'static> = Who {
+        name: "m",
+        account: "mastodon https://a.example",
+    };
+
     fn record(date: &str, publisher: &str) -> Record {
         Record {
             date: date.parse().unwrap(),
             publisher: publisher.into(),
-            post: "posts/02-25-k.md".into(),
-            remote_id: "1".into(),
+            account: None,
+            event: Event::Done,
+            post: "02/02-25-k.md".into(),
+            key: None,
+            marker: None,
+            remote_id: Some("1".into()),
             url: None,
             at: DateTime::parse_from_rfc3339("2024-02-25T09:00:00Z")
                 .unwrap()
@@ -134,9 +244,52 @@ mod tests {
         assert!(w.is_empty() && j.records().is_empty());
         j.append(record("2024-02-25", "m")).unwrap();
         let (j, _) = Journal::open(dir.path()).unwrap();
-        assert!(j.published("m", "2024-02-25".parse().unwrap()).is_some());
-        assert!(j.published("rss", "2024-02-25".parse().unwrap()).is_none());
-        assert!(j.published("m", "2024-02-26".parse().unwrap()).is_none());
+        let rss = Who {
+            name: "rss",
+            account: "rss x",
+        };
+        assert!(j.published(WHO, "2024-02-25".parse().unwrap()).is_some());
+        assert!(j.published(rss, "2024-02-25".parse().unwrap()).is_none());
+        assert!(j.published(WHO, "2024-02-26".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn an_old_journal_line_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(Journal::FILE),
+            "{\"date\":\"2024-02-25\",\"publisher\":\"m\",\"post\":\"posts/02/02-25-k.md\",\"remote_id\":\"7\",\"url\":null,\"at\":\"2024-02-25T09:00:00Z\"}\n",
+        )
+        .unwrap();
+        let (j, w) = Journal::open(dir.path()).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let done = j.published(WHO, "2024-02-25".parse().unwrap()).unwrap();
+        assert_eq!(done.remote_id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn intents_are_pending_until_answered_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let date = "2024-02-25".parse().unwrap();
+        let mut intent = record("2024-02-25", "m");
+        intent.account = Some(WHO.account.into());
+        intent.event = Event::Intent;
+        intent.key = Some("k0".into());
+        j.append(intent.clone()).unwrap();
+        assert!(j.pending(WHO, date).is_some());
+        // Renamed table, same account: still the same publication.
+        let renamed = Who {
+            name: "toots",
+            account: WHO.account,
+        };
+        assert!(j.pending(renamed, date).is_some());
+        let mut done = intent.clone();
+        done.event = Event::Done;
+        j.append(done).unwrap();
+        assert!(j.pending(WHO, date).is_none());
+        assert!(j.published(renamed, date).is_some());
+        assert_eq!(j.generation(WHO, date), 1);
     }
 
     #[test]

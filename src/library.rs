@@ -16,7 +16,20 @@ use crate::post::{self, Post, PostError};
 pub struct Loaded {
     pub posts: Vec<Post>,
     pub errors: Vec<PostError>,
+    /// Files passed over: special files, folder loops.
+    pub warnings: Vec<String>,
 }
+
+/// The library could not be read: the day is failed, never taken as empty.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct LibraryError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// The most folders below the posts folder that are listed.
+const MAX_FOLDERS: usize = 10_000;
 
 /// A post file's path and the month-day its name claims, if it claims one.
 pub type PostFile = (PathBuf, Option<(u32, u32)>);
@@ -38,46 +51,86 @@ impl Library {
         &self.root
     }
 
-    /// Every `.md` file below the root, sorted, with the month-day its name claims.
-    /// Hidden files and folders are left out.
-    pub fn files(&self) -> std::io::Result<Vec<PostFile>> {
-        Ok(self
-            .walk(None, |_| true)?
-            .into_iter()
-            .map(|f| (f.path, f.day))
-            .collect())
-    }
-
-    /// The `.md` files whose claimed month-day passes `wanted`, sorted.
+    /// The `.md` files whose claimed month-day passes `wanted`, sorted, and warnings
+    /// for what was passed over (special files, folder loops).
     ///
     /// A folder named like a month (`01` to `12`) holds that month's posts only
     /// (`check` enforces it), so with `months` set the other month folders are not
     /// even listed: the cost of finding a day's posts stays flat as the library
     /// grows. Only the wanted files are sorted, for the same reason.
+    ///
+    /// Any error listing a folder is an error, never "no post": a day whose folder
+    /// cannot be read must fail loudly, not be skipped as empty. Folders are entered
+    /// once each (by device and inode), so a symlink loop cannot repeat or hang it.
     fn walk(
         &self,
         months: Option<&[u32]>,
         wanted: impl Fn(Option<(u32, u32)>) -> bool,
-    ) -> std::io::Result<Vec<Found>> {
+    ) -> Result<(Vec<Found>, Vec<String>), LibraryError> {
+        use std::os::unix::fs::MetadataExt;
+        let list_error = |folder: &Path, e: std::io::Error| LibraryError {
+            path: folder.to_path_buf(),
+            message: format!("cannot list the folder: {e}"),
+        };
         let mut files = Vec::new();
+        let mut warnings = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let root_meta = std::fs::metadata(&self.root).map_err(|e| list_error(&self.root, e))?;
+        seen.insert((root_meta.dev(), root_meta.ino()));
         let mut folders = vec![(self.root.clone(), None)];
         while let Some((folder, folder_month)) = folders.pop() {
-            for entry in std::fs::read_dir(&folder)? {
-                let entry = entry?;
+            if seen.len() > MAX_FOLDERS {
+                return Err(LibraryError {
+                    path: self.root.clone(),
+                    message: format!("more than {MAX_FOLDERS} folders below the posts folder"),
+                });
+            }
+            for entry in std::fs::read_dir(&folder).map_err(|e| list_error(&folder, e))? {
+                let entry = entry.map_err(|e| list_error(&folder, e))?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
                 if name.starts_with('.') {
                     continue;
                 }
-                let kind = entry.file_type()?;
-                if kind.is_dir() || (kind.is_symlink() && entry.path().is_dir()) {
-                    let month = month_folder(name);
+                let path = entry.path();
+                let kind = entry.file_type().map_err(|e| list_error(&folder, e))?;
+                let is_post = name.ends_with(".md");
+                let month = month_folder(name);
+                if !kind.is_dir() && !kind.is_symlink() && !kind.is_file() {
+                    if is_post {
+                        warnings.push(format!("{}: skipped: not a regular file", path.display()));
+                    }
+                    continue;
+                }
+                if !is_post && !kind.is_dir() && !kind.is_symlink() {
+                    continue;
+                }
+                // Follows a symlink; a dangling one is a broken post if it names one.
+                let meta = match std::fs::metadata(&path) {
+                    Ok(m) => m,
+                    Err(e) if is_post => {
+                        warnings.push(format!("{}: skipped: {e}", path.display()));
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
+                if meta.is_dir() {
                     if month.is_some_and(|m| months.is_some_and(|wanted| !wanted.contains(&m))) {
                         continue;
                     }
-                    folders.push((entry.path(), month.or(folder_month)));
-                } else if name.ends_with(".md") {
-                    let path = entry.path();
+                    if !seen.insert((meta.dev(), meta.ino())) {
+                        warnings.push(format!(
+                            "{}: skipped: this folder was already listed (a symlink loop or a second link to it)",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                    folders.push((path, month.or(folder_month)));
+                } else if is_post {
+                    if !meta.is_file() {
+                        warnings.push(format!("{}: skipped: not a regular file", path.display()));
+                        continue;
+                    }
                     let day = post::month_day_from_name(&path);
                     if wanted(day) {
                         files.push(Found {
@@ -90,11 +143,11 @@ impl Library {
             }
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(files)
+        Ok((files, warnings))
     }
 
     /// The posts for the given month-days: only those files are opened.
-    pub fn load_days(&self, days: &[(u32, u32)]) -> Loaded {
+    pub fn load_days(&self, days: &[(u32, u32)]) -> Result<Loaded, LibraryError> {
         let months: Vec<u32> = days.iter().map(|d| d.0).collect();
         self.load_where(
             Some(&months),
@@ -105,7 +158,7 @@ impl Library {
 
     /// Every post, and an error for each file whose name carries no month-day or
     /// that sits in another month's folder.
-    pub fn load_all(&self) -> Loaded {
+    pub fn load_all(&self) -> Result<Loaded, LibraryError> {
         self.load_where(None, |_| true, true)
     }
 
@@ -114,18 +167,11 @@ impl Library {
         months: Option<&[u32]>,
         wanted: impl Fn(Option<(u32, u32)>) -> bool,
         strict: bool,
-    ) -> Loaded {
-        let mut loaded = Loaded::default();
-        let files = match self.walk(months, wanted) {
-            Ok(files) => files,
-            Err(e) => {
-                loaded.errors.push(PostError {
-                    path: self.root.clone(),
-                    position: Position::START,
-                    message: format!("cannot list the posts folder: {e}"),
-                });
-                return loaded;
-            }
+    ) -> Result<Loaded, LibraryError> {
+        let (files, warnings) = self.walk(months, wanted)?;
+        let mut loaded = Loaded {
+            warnings,
+            ..Loaded::default()
         };
         for Found {
             path,
@@ -157,12 +203,12 @@ impl Library {
                 }
                 continue;
             }
-            match post::load(&path) {
+            match post::load(&path, &self.root) {
                 Ok(post) => loaded.posts.push(post),
                 Err(e) => loaded.errors.push(e),
             }
         }
-        loaded
+        Ok(loaded)
     }
 }
 
@@ -241,10 +287,13 @@ pub fn post_for(
     date: NaiveDate,
     leap_day: LeapDay,
     rule: PickRule,
-) -> (Option<Post>, Vec<PostError>) {
-    let loaded = library.load_days(&month_days_for(date, leap_day));
+) -> Result<(Option<Post>, Vec<PostError>), LibraryError> {
+    let loaded = library.load_days(&month_days_for(date, leap_day))?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
     let picked = pick(&loaded.posts, date, rule).cloned();
-    (picked, loaded.errors)
+    Ok((picked, loaded.errors))
 }
 
 #[cfg(test)]
@@ -267,6 +316,7 @@ mod tests {
             image: None,
             content_warning: None,
             lang: None,
+            sources: vec![],
             body: String::new(),
         }
     }

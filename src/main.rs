@@ -81,6 +81,10 @@ enum Command {
         /// Also ask each publisher's server whether the credentials and limits are right
         #[arg(long)]
         online: bool,
+        /// Fail on the editor's warnings too (no sources, a date lead-in, ...)
+        #[arg(long)]
+        strict: bool,
+        /// Print the report as JSON
         #[arg(long)]
         json: bool,
     },
@@ -221,9 +225,13 @@ fn main() -> ExitCode {
             &publishers,
             force,
         )),
-        Command::Check { online, json } => {
-            runtime.block_on(commands::check(&mut out, &config, &env, online, json))
-        }
+        Command::Check {
+            online,
+            strict,
+            json,
+        } => runtime.block_on(commands::check(
+            &mut out, &config, &env, online, strict, json,
+        )),
         Command::Import(ImportFrom::Blogger {
             source,
             out,

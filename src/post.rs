@@ -35,8 +35,14 @@ pub struct Post {
 /// A picture attached to a post, resolved relative to the post file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image {
+    /// As the post names it, joined to the post's folder: what previews show.
     pub path: PathBuf,
+    /// The resolved file, checked to be a regular file inside the posts folder
+    /// (set by [`load`]; empty after a bare [`parse`], which touches no disk).
+    pub file: PathBuf,
     pub alt: String,
+    /// Where the post's `image` key is, for messages about the picture.
+    pub at: Position,
 }
 
 /// A problem with one post file, located for an editor.
@@ -184,7 +190,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
         (None, None) => None,
         (Some(image), Some(alt)) if !alt.get_ref().trim().is_empty() => Some(Image {
             path: path.parent().unwrap_or(Path::new("")).join(image.get_ref()),
+            file: PathBuf::new(),
             alt: alt.get_ref().trim().to_string(),
+            at: at(image.span().start),
         }),
         (Some(image), _) => {
             return Err(err(
@@ -260,9 +268,11 @@ pub fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// Reads and parses one post file, and checks that its image exists.
-pub fn load(path: &Path) -> Result<Post, PostError> {
-    let bytes = std::fs::read(path)
+/// Reads and parses one post file below `root` (the posts folder), and checks
+/// that its picture is a regular file inside `root`, symlinks resolved: a post can
+/// never make the bot upload `/etc/passwd` or `/proc/self/environ`.
+pub fn load(path: &Path, root: &Path) -> Result<Post, PostError> {
+    let bytes = crate::files::read_bounded(path, crate::files::MAX_POST_BYTES, true)
         .map_err(|e| PostError::new(path, Position::START, format!("cannot read the file: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
@@ -273,16 +283,10 @@ pub fn load(path: &Path) -> Result<Post, PostError> {
             "the file is not valid UTF-8: save it as UTF-8",
         )
     })?;
-    let post = parse(path, &text)?;
-    if let Some(image) = &post.image
-        && !image.path.is_file()
-    {
-        let offset = text.find("image").unwrap_or(0);
-        return Err(PostError::new(
-            path,
-            Position::of(&text, offset),
-            format!("the image {} does not exist", image.path.display()),
-        ));
+    let mut post = parse(path, &text)?;
+    if let Some(image) = &mut post.image {
+        image.file = crate::files::confined(root, &image.path)
+            .map_err(|message| PostError::new(path, image.at, message))?;
     }
     Ok(post)
 }
@@ -291,11 +295,6 @@ impl fmt::Display for Post {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.title, self.path.display())
     }
-}
-
-/// The event's year, for `{year}` and `{years_ago}`.
-pub fn event_year(post: &Post) -> i32 {
-    post.date.year()
 }
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use crate::post::Post;
 use crate::text;
 
 /// The template used when a publisher sets none.
-pub const DEFAULT_TEMPLATE: &str = "Today in {year}: {title}\n\n{summary}\n\n{url}\n\n{hashtags}";
+pub const DEFAULT_TEMPLATE: &str = "{on_this_day}: {title}\n\n{summary}\n\n{url}\n\n{hashtags}";
 
 /// The placeholders a template may use.
-pub const PLACEHOLDERS: [&str; 7] = [
+pub const PLACEHOLDERS: [&str; 8] = [
+    "on_this_day",
     "title",
     "date",
     "year",
@@ -96,6 +97,21 @@ fn tidy(text: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// "On this day in 1956", or, when a 29 February post goes out on another day
+/// (a common year), "On 29 February 1940": it must not claim "today".
+pub fn on_this_day(event: NaiveDate, publishing: NaiveDate) -> String {
+    let year = if event.year() < 1000 {
+        format!("AD {}", event.year())
+    } else {
+        event.year().to_string()
+    };
+    if (event.month(), event.day()) == (publishing.month(), publishing.day()) {
+        format!("On this day in {year}")
+    } else {
+        format!("On {} {} {year}", event.day(), event.format("%B"))
+    }
+}
+
 /// `25 February 1956`.
 pub fn long_date(date: NaiveDate) -> String {
     date.format("%-d %B %Y").to_string()
@@ -156,6 +172,7 @@ impl Message<'_> {
     pub fn with_summary(&self, summary: &str) -> String {
         let post = self.post;
         fill(self.template, |name| match name {
+            "on_this_day" => on_this_day(post.date, self.date),
             "title" => post.title.clone(),
             "date" => long_date(post.date),
             "year" => post.date.year().to_string(),
@@ -225,6 +242,31 @@ mod tests {
                 n.into()
             }),
             "a x\n\nz {b}"
+        );
+    }
+
+    #[test]
+    fn a_shifted_leap_day_post_does_not_claim_today() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            on_this_day(d("1940-02-29"), d("2024-02-29")),
+            "On this day in 1940"
+        );
+        assert_eq!(
+            on_this_day(d("1940-02-29"), d("2025-02-28")),
+            "On 29 February 1940"
+        );
+        assert_eq!(
+            on_this_day(d("1940-02-29"), d("2025-03-01")),
+            "On 29 February 1940"
+        );
+        assert_eq!(
+            on_this_day(d("1956-02-25"), d("2026-02-25")),
+            "On this day in 1956"
+        );
+        assert_eq!(
+            on_this_day(d("0064-07-19"), d("2026-07-19")),
+            "On this day in AD 64"
         );
     }
 

@@ -218,36 +218,83 @@ pub fn fit_summary(summary: &str, limit: usize, measure: impl Fn(&str) -> usize)
     if measure(summary) <= limit {
         return summary.to_string();
     }
-    let sentences: Vec<&str> = sentence_ends(summary)
+    // Candidates are byte offsets only (never copies of prefixes), and a binary
+    // search measures O(log n) of them: time O(n log n) and memory O(n) however
+    // long the paragraph. A cut never leaves a quotation open.
+    let open = quotation_mask(summary);
+    let outside = |end: usize| !open.get(end).copied().unwrap_or(false);
+    let sentences: Vec<usize> = sentence_ends(summary)
         .into_iter()
-        .map(|e| summary[..e].trim_end())
+        .filter(|&e| outside(e))
         .collect();
-    if let Some(best) = longest_fitting(&sentences, |s| measure(s) <= limit) {
-        return best.to_string();
+    let sentence = |&e: &usize| summary[..e].trim_end().to_string();
+    if let Some(best) = longest_fitting(&sentences, |e| measure(&sentence(e)) <= limit) {
+        return sentence(best);
     }
-    let words: Vec<String> = summary
-        .split_whitespace()
-        .scan(0usize, |end, word| {
-            let start = *end + summary[*end..].find(word).unwrap_or(0);
-            *end = start + word.len();
-            Some(*end)
-        })
-        .map(|end| {
-            let cut =
-                summary[..end].trim_end_matches([',', ';', ':', '-', '–', '—', '(', '"', '“']);
+    let mut word_ends = Vec::new();
+    let mut in_word = false;
+    for (i, c) in summary.char_indices() {
+        if c.is_whitespace() {
+            if in_word && outside(i) {
+                word_ends.push(i);
+            }
+            in_word = false;
+        } else {
+            in_word = true;
+        }
+    }
+    let cut = |&end: &usize| {
+        let cut = summary[..end].trim_end_matches([',', ';', ':', '-', '–', '—', '(']);
+        if cut.trim().is_empty() {
+            String::new()
+        } else {
             format!("{cut}…")
-        })
-        .filter(|w| w != "…")
+        }
+    };
+    let words: Vec<usize> = word_ends
+        .into_iter()
+        .filter(|e| !cut(e).is_empty())
         .collect();
-    longest_fitting(&words, |w| measure(w) <= limit)
-        .cloned()
+    longest_fitting(&words, |e| measure(&cut(e)) <= limit)
+        .map(cut)
         .unwrap_or_default()
+}
+
+/// For each byte offset of `text` (and one past its end), whether it lies inside a
+/// quotation: after an opening `“` or `"` that is not yet closed. A cut there
+/// would leave the quotation open.
+fn quotation_mask(text: &str) -> Vec<bool> {
+    let mut mask = vec![false; text.len() + 1];
+    let mut open = false;
+    let mut previous = ' ';
+    for (i, c) in text.char_indices() {
+        let before = open;
+        match c {
+            '“' => open = true,
+            '”' => open = false,
+            // A straight quote opens after a space or an opening bracket, else closes.
+            '"' => open = !open && (previous.is_whitespace() || "([{—–".contains(previous)),
+            _ => {}
+        }
+        // The quote mark itself belongs with what it opens or closes.
+        let state = if c == '”' || (c == '"' && !open) {
+            before
+        } else {
+            open
+        };
+        for slot in mask.iter_mut().skip(i).take(c.len_utf8()) {
+            *slot = state;
+        }
+        previous = c;
+    }
+    mask[text.len()] = open;
+    mask
 }
 
 /// Binary search for the last item of `items` that `fits` (fit is monotone: a prefix
 /// of items fits, the rest do not).
-fn longest_fitting<T>(items: &[T], fits: impl Fn(&T) -> bool) -> Option<&T> {
-    let n = items.partition_point(&fits);
+fn longest_fitting<T>(items: &[T], fits: impl FnMut(&T) -> bool) -> Option<&T> {
+    let n = items.partition_point(fits);
     n.checked_sub(1).map(|i| &items[i])
 }
 
@@ -310,5 +357,41 @@ mod tests {
         assert_eq!(fit_summary(s, 12, measure), "First…");
         assert_eq!(fit_summary(s, 3, measure), "");
         assert_eq!(fit_summary("Alpha, beta gamma", 7, measure), "Alpha…");
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_quotation_open() {
+        let measure = |x: &str| x.chars().count();
+        let s =
+            "Bell spoke the first words: “Mr. Watson, come here. I want to see you.” Watson came.";
+        for limit in 10..s.chars().count() {
+            let fitted = fit_summary(s, limit, measure);
+            let opens = fitted.matches('“').count();
+            let closes = fitted.matches('”').count();
+            assert_eq!(opens, closes, "limit {limit}: {fitted}");
+        }
+        assert_eq!(fit_summary(s, 60, measure), "Bell spoke the first words…");
+        let straight = "He said \"one two three four\" and left the room at once.";
+        for limit in 5..straight.len() {
+            let fitted = fit_summary(straight, limit, measure);
+            assert_eq!(
+                fitted.matches('"').count() % 2,
+                0,
+                "limit {limit}: {fitted}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_paragraph_is_fitted_in_bounded_work() {
+        // 200 KB, one sentence: each measure is linear, and only O(log n) run.
+        let s = "word ".repeat(40_000);
+        let calls = std::cell::Cell::new(0);
+        let fitted = fit_summary(&s, 100, |x: &str| {
+            calls.set(calls.get() + 1);
+            x.chars().count()
+        });
+        assert!(fitted.chars().count() <= 100 && fitted.ends_with('…'));
+        assert!(calls.get() < 64, "{} measures", calls.get());
     }
 }

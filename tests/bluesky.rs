@@ -217,7 +217,22 @@ fn a_retry_after_a_lost_answer_leaves_one_post() {
     );
     assert!(String::from_utf8_lossy(&again.stdout).contains("bluesky: published"));
     assert_eq!(pds.posts().len(), 1);
-    // And --force too.
+
+    // The realistic loss: the intent is on disk, the answer never was. The record
+    // is found by its key before anything is written.
+    let journal = std::fs::read_to_string(bot.path("state/journal.jsonl")).unwrap();
+    let kept: Vec<&str> = journal
+        .lines()
+        .filter(|l| !l.contains("\"event\":\"done\""))
+        .collect();
+    std::fs::write(bot.path("state/journal.jsonl"), kept.join("\n") + "\n").unwrap();
+    let reconciled = publish(&bot, &pds, DATE);
+    let stdout = String::from_utf8_lossy(&reconciled.stdout);
+    assert!(reconciled.status.success(), "{stdout}");
+    assert!(stdout.contains("already on the server"), "{stdout}");
+    assert_eq!(pds.posts().len(), 1);
+
+    // --force is a new publication, with a record key of its own.
     assert!(
         bot.cmd(&["publish", "--date", DATE, "--force"])
             .env("TODAYIS_TEST_BSKY", &pds.app_password)
@@ -226,7 +241,7 @@ fn a_retry_after_a_lost_answer_leaves_one_post() {
             .status
             .success()
     );
-    assert_eq!(pds.posts().len(), 1);
+    assert_eq!(pds.posts().len(), 2);
 }
 
 #[test]

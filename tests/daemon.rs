@@ -11,7 +11,7 @@ use common::*;
 use todayis::clock::Clock;
 use todayis::config::Config;
 use todayis::daemon::{self, Signal};
-use todayis::journal::Journal;
+use todayis::journal::{Event, Journal};
 use todayis::publish::Environment;
 use todayis::status::Status;
 
@@ -118,9 +118,11 @@ async fn run_for(
 fn journal_dates(state: &Path) -> Vec<String> {
     let (journal, warnings) = Journal::open(state).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
+    // Each publication is an intent and its answer; the answers are what count.
     journal
         .records()
         .iter()
+        .filter(|r| r.event == Event::Done)
         .map(|r| r.date.to_string())
         .collect()
 }

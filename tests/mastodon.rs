@@ -100,17 +100,18 @@ fn publishing_twice_makes_one_status_and_one_feed_item() {
         1
     );
 
-    // Even when forced, the same publication is the same status and the same item.
+    // --force does what it says: a new publication, with a key of its own (before,
+    // the server answered the old key with the old status and called it published).
     bot.cmd(&["publish", "--date", DATE, "--force"])
         .assert()
         .success();
-    assert_eq!(mock.statuses().len(), 1);
+    assert_eq!(mock.statuses().len(), 2);
     assert_eq!(
         feedparser(&bot.path("public/feed.xml"))["entries"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        2
     );
 }
 

@@ -56,12 +56,8 @@ fn toot(publisher: &dyn Publisher, post: &Post, date: &str) -> Result<String, St
 }
 
 fn shipped_post(rel: &str) -> Post {
-    post::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("posts")
-            .join(rel),
-    )
-    .unwrap()
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    post::load(&root.join(rel), &root).unwrap()
 }
 
 #[test]

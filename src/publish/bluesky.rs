@@ -32,7 +32,7 @@ const MAX_THUMB: usize = 1_000_000;
 const COLLECTION: &str = "app.bsky.feed.post";
 
 /// The template when none is set: the link is in the card, not the text.
-pub const DEFAULT_TEMPLATE: &str = "Today in {year}: {title}\n\n{summary}\n\n{hashtags}";
+pub const DEFAULT_TEMPLATE: &str = "{on_this_day}: {title}\n\n{summary}\n\n{hashtags}";
 
 /// `[publishers.NAME]` with `type = "bluesky"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -147,11 +147,20 @@ pub struct Card {
     /// The post's image, uploaded as the card's thumbnail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thumb: Option<PathBuf>,
+    /// The checked file inside the posts folder: the only one ever opened.
+    #[serde(skip)]
+    pub thumb_file: Option<PathBuf>,
 }
 
 /// A session kept between runs (in the state folder, readable by its owner only).
+/// It is bound to the `service` and `identifier` it was made for: after either
+/// changes it is dropped, never sent to another server or used as another account.
 #[derive(Clone, Serialize, Deserialize)]
 struct Session {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    identifier: String,
     did: String,
     handle: String,
     #[serde(rename = "accessJwt")]
@@ -209,24 +218,36 @@ impl Bluesky {
 
     fn save(&self, session: &Session) -> Result<(), PublishError> {
         let path = self.session_path();
-        let bytes = serde_json::to_vec(session).map_err(|e| self.fatal(e.to_string()))?;
-        crate::atomic::write(&path, &bytes)
-            .and_then(|()| {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            })
-            .map_err(|e| {
-                PublishError::new(
-                    &self.name,
-                    Retry::Later,
-                    format!("cannot keep the session in {}: {e}", path.display()),
-                )
-            })
+        let bound = Session {
+            service: self.bound_service(),
+            identifier: self.config.identifier.trim().to_string(),
+            ..session.clone()
+        };
+        let bytes = serde_json::to_vec(&bound).map_err(|e| self.fatal(e.to_string()))?;
+        // 0600 from the first byte: the tokens are never readable by others, even
+        // for the moment between writing and renaming.
+        crate::atomic::write_private(&path, &bytes).map_err(|e| {
+            PublishError::new(
+                &self.name,
+                Retry::Later,
+                format!("cannot keep the session in {}: {e}", path.display()),
+            )
+        })
     }
 
     fn load(&self) -> Option<Session> {
-        let bytes = std::fs::read(self.session_path()).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let bytes = crate::files::read_bounded(&self.session_path(), 64 * 1024, false).ok()?;
+        let session: Session = serde_json::from_slice(&bytes).ok()?;
+        let same = session.service == self.bound_service()
+            && session.identifier == self.config.identifier.trim();
+        if !same {
+            tracing::info!(publisher = %self.name, "the kept session is for another server or account: logging in afresh");
+        }
+        same.then_some(session)
+    }
+
+    fn bound_service(&self) -> String {
+        self.config.service.trim_end_matches('/').to_string()
     }
 
     /// Sorts a response: done, log in again, retry, or a person must act.
@@ -380,8 +401,8 @@ impl Bluesky {
         Err(self.fatal(format!("{what}: the server keeps refusing fresh sessions")))
     }
 
-    async fn upload_thumb(&self, path: &Path) -> Result<Option<Value>, PublishError> {
-        let bytes = tokio::fs::read(path)
+    async fn upload_thumb(&self, path: &Path, file: &Path) -> Result<Option<Value>, PublishError> {
+        let bytes = super::read_image(file, crate::files::MAX_IMAGE_BYTES)
             .await
             .map_err(|e| self.fatal(format!("cannot read the image {}: {e}", path.display())))?;
         if bytes.len() > MAX_THUMB {
@@ -441,6 +462,34 @@ impl Publisher for Bluesky {
         &self.name
     }
 
+    fn account(&self) -> String {
+        format!(
+            "bluesky {} {}",
+            self.config.service.trim_end_matches('/'),
+            self.config.identifier.trim()
+        )
+    }
+
+    fn reconcile<'a>(
+        &'a self,
+        marker: &'a str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Receipt>, PublishError>> {
+        Box::pin(async move {
+            if marker.is_empty() {
+                return Ok(None);
+            }
+            let (_, session) = self.current_session().await?;
+            Ok(self.existing(&session, marker).await?.map(|uri| Receipt {
+                remote_id: uri,
+                url: Some(format!(
+                    "https://bsky.app/profile/{}/post/{marker}",
+                    session.handle
+                )),
+            }))
+        })
+    }
+
     fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError> {
         let tags = render::hashtags(&self.config.hashtags, &post.tags);
         let default = if self.config.link_card {
@@ -481,8 +530,6 @@ impl Publisher for Bluesky {
             .to_string();
         Ok(Rendered {
             publisher: self.name.clone(),
-            post: post.path.clone(),
-            date: Some(occasion.date),
             output: Output::Bluesky(Skeet {
                 facets: facets(&text),
                 bytes: text.len(),
@@ -495,9 +542,10 @@ impl Publisher for Bluesky {
                     title: post.title.clone(),
                     description: render::summary_of(post),
                     thumb: post.image.as_ref().map(|i| i.path.clone()),
+                    thumb_file: post.image.as_ref().map(|i| i.file.clone()),
                 }),
                 created_at,
-                rkey: record_key(&self.name, occasion.date),
+                rkey: record_key(&self.account(), occasion.date, 0),
             }),
         })
     }
@@ -505,7 +553,7 @@ impl Publisher for Bluesky {
     fn publish<'a>(
         &'a self,
         rendered: &'a Rendered,
-        _key: &'a IdempotencyKey,
+        key: &'a IdempotencyKey,
     ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
         Box::pin(async move {
             let Output::Bluesky(skeet) = &rendered.output else {
@@ -513,26 +561,28 @@ impl Publisher for Bluesky {
                     self.fatal("internal: asked to send another backend's rendering".into())
                 );
             };
+            let rkey = rkey_for(skeet, key);
             let (_, session) = self.current_session().await?;
             let receipt = |uri: String, handle: &str| Receipt {
-                url: Some(format!(
-                    "https://bsky.app/profile/{handle}/post/{}",
-                    skeet.rkey
-                )),
+                url: Some(format!("https://bsky.app/profile/{handle}/post/{}", rkey)),
                 remote_id: uri,
             };
             // The key may be there already (a retry, a crash before the journal).
-            if let Some(uri) = self.existing(&session, &skeet.rkey).await? {
+            if let Some(uri) = self.existing(&session, &rkey).await? {
                 return Ok(receipt(uri, &session.handle));
             }
-            let thumb = match skeet.card.as_ref().and_then(|c| c.thumb.as_deref()) {
-                Some(path) => self.upload_thumb(path).await?,
+            let thumb = match skeet
+                .card
+                .as_ref()
+                .and_then(|c| c.thumb.as_deref().zip(c.thumb_file.as_deref()))
+            {
+                Some((path, file)) => self.upload_thumb(path, file).await?,
                 None => None,
             };
             let record = Self::record(skeet, thumb);
             let created = self
                 .with_session("posting", |s| {
-                    let body = json!({"repo": s.did, "collection": COLLECTION, "rkey": skeet.rkey, "record": record});
+                    let body = json!({"repo": s.did, "collection": COLLECTION, "rkey": &rkey, "record": record});
                     self.http.post(self.xrpc("com.atproto.repo.createRecord")).bearer_auth(s.access).json(&body).send()
                 })
                 .await;
@@ -540,7 +590,7 @@ impl Publisher for Bluesky {
                 Ok((v, s)) => Ok(receipt(json_str(&v, "uri").unwrap_or_default(), &s.handle)),
                 // A create that failed may still have landed (the server answered late):
                 // if the record is there, it is done.
-                Err(e) => match self.existing(&session, &skeet.rkey).await {
+                Err(e) => match self.existing(&session, &rkey).await {
                     Ok(Some(uri)) => Ok(receipt(uri, &session.handle)),
                     _ => Err(e),
                 },
@@ -654,14 +704,25 @@ pub fn facets(text: &str) -> Vec<Facet> {
 
 /// A TID (13 characters of base32-sortable) from the publishing date and the
 /// publisher: microseconds of the date's midnight UTC, and a clock id from the name.
-pub fn record_key(publisher: &str, date: NaiveDate) -> String {
+/// The record key of a publication: the rendering's for the first one of a date,
+/// a new one (from the key) for a publication forced on top of it.
+pub fn rkey_for(skeet: &Skeet, key: &IdempotencyKey) -> String {
+    if key.generation == 0 {
+        skeet.rkey.clone()
+    } else {
+        record_key(key.as_str(), key.date, key.generation)
+    }
+}
+
+pub fn record_key(seed: &str, date: NaiveDate, generation: u32) -> String {
     const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
     let midnight = date
         .and_hms_opt(0, 0, 0)
         .map(|d| d.and_utc().timestamp_micros())
         .unwrap_or(0)
-        .max(0) as u64;
-    let digest = Sha256::digest(publisher.as_bytes());
+        .max(0) as u64
+        + u64::from(generation);
+    let digest = Sha256::digest(seed.as_bytes());
     let clock_id = u64::from(u16::from_be_bytes([digest[0], digest[1]]) & 0x3ff);
     // Top bit zero, 53 bits of microseconds, 10 bits of clock id.
     let value = ((midnight & ((1 << 53) - 1)) << 10) | clock_id;
@@ -678,7 +739,7 @@ mod tests {
     #[test]
     fn record_keys_are_valid_tids_and_deterministic() {
         let d = NaiveDate::from_ymd_opt(2024, 2, 25).unwrap();
-        let k = record_key("bluesky", d);
+        let k = record_key("bluesky", d, 0);
         assert_eq!(k.len(), 13);
         assert!(
             k.chars()
@@ -690,10 +751,10 @@ mod tests {
             k.chars()
                 .all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c))
         );
-        assert_eq!(k, record_key("bluesky", d));
-        assert_ne!(k, record_key("other", d));
+        assert_eq!(k, record_key("bluesky", d, 0));
+        assert_ne!(k, record_key("other", d, 0));
         assert!(
-            record_key("bluesky", d.succ_opt().unwrap()) > k,
+            record_key("bluesky", d.succ_opt().unwrap(), 0) > k,
             "later dates sort later"
         );
     }

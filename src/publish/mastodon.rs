@@ -116,6 +116,9 @@ pub struct Toot {
 pub struct Attachment {
     pub path: PathBuf,
     pub alt: String,
+    /// The checked file inside the posts folder: the only one ever opened.
+    #[serde(skip)]
+    pub file: PathBuf,
 }
 
 pub struct Mastodon {
@@ -209,12 +212,14 @@ impl Mastodon {
     }
 
     async fn upload(&self, token: &str, image: &Attachment) -> Result<String, PublishError> {
-        let bytes = tokio::fs::read(&image.path).await.map_err(|e| {
-            self.fatal(format!(
-                "cannot read the image {}: {e}",
-                image.path.display()
-            ))
-        })?;
+        let bytes = super::read_image(&image.file, crate::files::MAX_IMAGE_BYTES)
+            .await
+            .map_err(|e| {
+                self.fatal(format!(
+                    "cannot read the image {}: {e}",
+                    image.path.display()
+                ))
+            })?;
         let file_name = image
             .path
             .file_name()
@@ -322,6 +327,74 @@ impl Publisher for Mastodon {
         &self.name
     }
 
+    fn account(&self) -> String {
+        format!("mastodon {}", self.config.instance.trim_end_matches('/'))
+    }
+
+    fn reconcile<'a>(
+        &'a self,
+        marker: &'a str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Receipt>, PublishError>> {
+        Box::pin(async move {
+            if marker.is_empty() {
+                return Ok(None);
+            }
+            let token = self.token()?;
+            let account = retry::run(&self.name, self.policy, || async {
+                let r = self
+                    .http
+                    .get(self.endpoint("/api/v1/accounts/verify_credentials"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                self.classify(r, "looking for an earlier status").await
+            })
+            .await?;
+            let id = json_str(&account, "id")
+                .ok_or_else(|| self.fatal("the account has no id".into()))?;
+            // Statuses come newest first; a few pages reach back well before any
+            // intent a retry can still be about (a day), and no further.
+            let earliest = since - chrono::Duration::minutes(10);
+            let mut max_id: Option<String> = None;
+            for _page in 0..RECONCILE_PAGES {
+                let mut url = self.endpoint(&format!("/api/v1/accounts/{id}/statuses?limit=40"));
+                if let Some(m) = &max_id {
+                    url.push_str(&format!("&max_id={m}"));
+                }
+                let page = retry::run(&self.name, self.policy, || async {
+                    let r = self.http.get(&url).bearer_auth(&token).send().await;
+                    self.classify(r, "looking for an earlier status").await
+                })
+                .await?;
+                let Some(statuses) = page.as_array().filter(|a| !a.is_empty()) else {
+                    return Ok(None);
+                };
+                for status in statuses {
+                    let created = status
+                        .get("created_at")
+                        .and_then(|c| c.as_str())
+                        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                        .map(|c| c.with_timezone(&chrono::Utc));
+                    if created.is_some_and(|c| c < earliest) {
+                        return Ok(None);
+                    }
+                    let content = status.get("content").and_then(|c| c.as_str()).unwrap_or("");
+                    if carries(content, marker)
+                        && let Some(sid) = json_str(status, "id")
+                    {
+                        return Ok(Some(Receipt {
+                            remote_id: sid,
+                            url: json_str(status, "url").or_else(|| json_str(status, "uri")),
+                        }));
+                    }
+                }
+                max_id = statuses.last().and_then(|s| json_str(s, "id"));
+            }
+            Ok(None)
+        })
+    }
+
     fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError> {
         let tags = render::hashtags(&self.config.hashtags, &post.tags);
         let message = Message {
@@ -351,8 +424,6 @@ impl Publisher for Mastodon {
         let language = language.split('-').next().unwrap_or("en").to_lowercase();
         Ok(Rendered {
             publisher: self.name.clone(),
-            post: post.path.clone(),
-            date: Some(occasion.date),
             output: Output::Mastodon(Toot {
                 text,
                 length,
@@ -363,6 +434,7 @@ impl Publisher for Mastodon {
                 image: post.image.as_ref().map(|i| Attachment {
                     path: i.path.clone(),
                     alt: i.alt.clone(),
+                    file: i.file.clone(),
                 }),
             }),
         })
@@ -446,6 +518,50 @@ impl Publisher for Mastodon {
             Ok(report)
         })
     }
+}
+
+/// Pages of the account's statuses read when reconciling (40 each).
+const RECONCILE_PAGES: usize = 5;
+
+/// What reconciliation looks for in a status: the first link of the text (the
+/// post's, with the shipped templates), else its first line.
+pub fn marker(toot: &Toot) -> String {
+    match crate::text::url_ranges(&toot.text).into_iter().next() {
+        Some((start, end)) => toot.text[start..end].to_string(),
+        None => toot
+            .text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+/// Whether a status's HTML `content` carries `marker`: in a link's `href` (the
+/// server splits a link's visible text into spans), or in its text.
+fn carries(content: &str, marker: &str) -> bool {
+    let escaped = marker.replace('&', "&amp;");
+    if content.contains(&escaped) || content.contains(marker) {
+        return true;
+    }
+    let mut text = String::with_capacity(content.len());
+    let mut in_tag = false;
+    for c in content.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.contains(marker)
 }
 
 pub(super) fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {

@@ -104,11 +104,6 @@ pub struct Rendered {
     pub publisher: String,
     #[serde(flatten)]
     pub output: Output,
-    /// The post it came from; part of the idempotency key.
-    #[serde(skip)]
-    pub post: PathBuf,
-    #[serde(skip)]
-    pub date: Option<NaiveDate>,
 }
 
 /// The backend-specific part of a rendering, tagged by the backend's `type`.
@@ -118,6 +113,29 @@ pub enum Output {
     Mastodon(mastodon::Toot),
     Rss(rss::Item),
     Bluesky(bluesky::Skeet),
+}
+
+impl Output {
+    /// Whether the post's summary went out whole (it is the only part ever cut).
+    pub fn carries_whole(&self, summary: &str) -> bool {
+        match self {
+            Output::Mastodon(toot) => toot.text.contains(summary),
+            Output::Bluesky(skeet) => skeet.text.contains(summary),
+            Output::Rss(_) => true,
+        }
+    }
+
+    /// What reconciliation looks for on the server if the answer to this
+    /// publication is lost: the link a status carries (else its first line), the
+    /// record key, the feed item's guid. Journaled with the intent, so it is what
+    /// was sent then, whatever the post says now.
+    pub fn marker(&self, key: &IdempotencyKey) -> String {
+        match self {
+            Output::Mastodon(toot) => mastodon::marker(toot),
+            Output::Bluesky(skeet) => bluesky::rkey_for(skeet, key),
+            Output::Rss(item) => rss::guid_for(item, key),
+        }
+    }
 }
 
 /// What a server said when a publication went out.
@@ -166,26 +184,50 @@ pub enum RenderError {
     Other { publisher: String, message: String },
 }
 
-/// An `Idempotency-Key`: the same for every attempt at one publication, so a retry,
-/// a crash-and-restart or a second replica never makes a second status.
+/// A publication's identity and its `Idempotency-Key`: the same for every attempt
+/// at one publication, so a retry, a crash-and-restart or a second replica never
+/// makes a second status.
+///
+/// It comes from the account, the date, the post file (its path in the library)
+/// and the generation (how many times that date was published there before: 0
+/// unless `--force`), never from the post's URL or text, so an edited post is
+/// still the same publication. A retry reuses the key its intent journaled, so
+/// even a post swapped for another between attempts is the same publication.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
+pub struct IdempotencyKey {
+    text: String,
+    pub date: NaiveDate,
+    pub generation: u32,
+}
 
 impl IdempotencyKey {
-    pub fn new(publisher: &str, date: NaiveDate, post_url: &str) -> Self {
-        let digest = Sha256::digest(format!("todayis\0{publisher}\0{date}\0{post_url}"));
+    pub fn new(account: &str, date: NaiveDate, post: &str, generation: u32) -> Self {
+        let digest = Sha256::digest(format!("todayis\0{account}\0{date}\0{post}\0{generation}"));
         let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        IdempotencyKey(format!("todayis-{date}-{hex}"))
+        IdempotencyKey {
+            text: format!("todayis-{date}-{hex}"),
+            date,
+            generation,
+        }
+    }
+
+    /// A key read back from the journal's intent.
+    pub fn from_journal(text: &str, date: NaiveDate, generation: u32) -> Self {
+        IdempotencyKey {
+            text: text.to_string(),
+            date,
+            generation,
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
 impl fmt::Display for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -202,6 +244,11 @@ pub struct OnlineReport {
 pub trait Publisher: Send + Sync {
     fn name(&self) -> &str;
 
+    /// The account it publishes to (server and identity, never a secret): the
+    /// publication's identity in the journal, so renaming a `[publishers.NAME]`
+    /// table never publishes a day again.
+    fn account(&self) -> String;
+
     /// The exact output for `post` on `occasion`. Pure: no IO, no clock.
     fn render(&self, post: &Post, occasion: &Occasion) -> Result<Rendered, RenderError>;
 
@@ -212,6 +259,16 @@ pub trait Publisher: Send + Sync {
         rendered: &'a Rendered,
         key: &'a IdempotencyKey,
     ) -> BoxFuture<'a, Result<Receipt, PublishError>>;
+
+    /// Looks on the server for a publication whose intent was journaled but whose
+    /// answer never was (a crash, a lost answer, a failed journal write): `Some`
+    /// when it is there. `marker` is what the intent recorded ([`Output::marker`]);
+    /// `since` is when the intent was written.
+    fn reconcile<'a>(
+        &'a self,
+        marker: &'a str,
+        since: DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Option<Receipt>, PublishError>>;
 
     /// Asks the server whether the credentials work and the limits match.
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>>;
@@ -349,6 +406,20 @@ pub(crate) fn rate_limit_wait(
         .map(std::time::Duration::from_secs)
 }
 
+/// Reads a post's picture (already confined to the posts folder by `post::load`)
+/// on the blocking pool: a regular file, no symlink, at most `max` bytes.
+pub(crate) async fn read_image(file: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    if file.as_os_str().is_empty() {
+        return Err(std::io::Error::other(
+            "the picture was not checked against the posts folder",
+        ));
+    }
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::files::read_bounded(&file, max, false))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
 /// The default of every backend's `timeout` key.
 pub(crate) fn default_timeout() -> String {
     "30s".into()
@@ -382,12 +453,18 @@ mod tests {
     #[test]
     fn keys_are_stable_and_distinct() {
         let d = NaiveDate::from_ymd_opt(2024, 2, 25).unwrap();
-        let a = IdempotencyKey::new("mastodon", d, "https://x.example/a");
-        assert_eq!(a, IdempotencyKey::new("mastodon", d, "https://x.example/a"));
-        assert_ne!(a, IdempotencyKey::new("other", d, "https://x.example/a"));
+        let m = "mastodon https://m.example";
+        let a = IdempotencyKey::new(m, d, "02/02-25-k.md", 0);
+        assert_eq!(a, IdempotencyKey::new(m, d, "02/02-25-k.md", 0));
         assert_ne!(
             a,
-            IdempotencyKey::new("mastodon", d.succ_opt().unwrap(), "https://x.example/a")
+            IdempotencyKey::new("mastodon https://o.example", d, "02/02-25-k.md", 0)
+        );
+        assert_ne!(a, IdempotencyKey::new(m, d, "02/02-25-k.md", 1));
+        assert_ne!(a, IdempotencyKey::new(m, d, "02/02-25-x.md", 0));
+        assert_ne!(
+            a,
+            IdempotencyKey::new(m, d.succ_opt().unwrap(), "02/02-25-k.md", 0)
         );
         assert!(a.as_str().starts_with("todayis-2024-02-25-"));
     }

@@ -60,8 +60,11 @@ where
         };
         // Full jitter: replicas that failed together do not retry together.
         let delay = wait.unwrap_or_else(|| backoff.mul_f64(0.5 + fastrand::f64() / 2.0));
-        backoff = (backoff * 2).min(policy.cap);
-        if waited + delay > policy.budget {
+        backoff = backoff.saturating_mul(2).min(policy.cap);
+        // A server may ask for any wait (`Retry-After: 18446744073709551615`): it is
+        // never trusted beyond the budget, and the sum is checked, not overflowed.
+        let total = waited.checked_add(delay).filter(|t| *t <= policy.budget);
+        let Some(total) = total else {
             return Err(PublishError::new(
                 publisher,
                 Retry::Later,
@@ -70,14 +73,14 @@ where
                     waited.as_secs()
                 ),
             ));
-        }
+        };
         tracing::warn!(
             publisher,
             retry_in_ms = delay.as_millis() as u64,
             "{why}; retrying"
         );
         tokio::time::sleep(delay).await;
-        waited += delay;
+        waited = total;
     }
 }
 
@@ -136,6 +139,21 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!((calls.get(), err.retry), (1, Retry::Never));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_asking_for_forever_is_not_waited_for_and_does_not_overflow() {
+        let start = tokio::time::Instant::now();
+        let err = run::<(), _, _>("m", Policy::default(), || async {
+            Attempt::Again {
+                why: "rate limited".into(),
+                wait: Some(Duration::from_secs(u64::MAX)),
+            }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.retry, Retry::Later);
+        assert_eq!(start.elapsed(), Duration::ZERO, "gave up at once");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use pulldown_cmark::{CowStr, Event, Parser, Tag};
+use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -105,16 +105,22 @@ impl Rss {
         PublishError::new(&self.name, Retry::Later, message)
     }
 
+    /// The items kept between runs (read under the state folder's publish lock).
+    fn items(&self) -> Result<Vec<Item>, PublishError> {
+        let items_path = self.items_path();
+        match crate::files::read_bounded(&items_path, 64 << 20, false) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                self.fail(format!("the feed's item store {} is damaged ({e}): restore it from a backup or delete it to start the feed afresh", items_path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(self.fail(format!("cannot read {}: {e}", items_path.display()))),
+        }
+    }
+
     /// Adds `item` (unless its guid is there already) and rewrites the feed.
     pub fn add(&self, mut item: Item) -> Result<Receipt, PublishError> {
         let items_path = self.items_path();
-        let mut items: Vec<Item> = match std::fs::read(&items_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                self.fail(format!("the feed's item store {} is damaged ({e}): restore it from a backup or delete it to start the feed afresh", items_path.display()))
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(self.fail(format!("cannot read {}: {e}", items_path.display()))),
-        };
+        let mut items = self.items()?;
         let receipt = Receipt {
             remote_id: item.guid.clone(),
             url: Some(item.link.clone()),
@@ -192,7 +198,9 @@ impl Publisher for Rss {
         let item = Item {
             title: post.title.clone(),
             link: post.url.clone(),
-            guid: format!("{}#todayis-{}", post.url, occasion.date),
+            // The feed and the date, never the post's URL: an edited post (or one a
+            // retry picks instead) is the same item.
+            guid: format!("{}#todayis-{}", self.config.feed_url, occasion.date),
             description: render::summary_of(post),
             content_html: body_html(post),
             pub_date: rfc822(occasion.at),
@@ -200,8 +208,6 @@ impl Publisher for Rss {
         };
         Ok(Rendered {
             publisher: self.name.clone(),
-            post: post.path.clone(),
-            date: Some(occasion.date),
             output: Output::Rss(item),
         })
     }
@@ -209,7 +215,7 @@ impl Publisher for Rss {
     fn publish<'a>(
         &'a self,
         rendered: &'a Rendered,
-        _key: &'a IdempotencyKey,
+        key: &'a IdempotencyKey,
     ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
         Box::pin(async move {
             let Output::Rss(item) = &rendered.output else {
@@ -219,9 +225,34 @@ impl Publisher for Rss {
                     "internal: asked to write another backend's rendering",
                 ));
             };
+            let item = Item {
+                guid: guid_for(item, key),
+                ..item.clone()
+            };
             // A few kilobytes written once a day: done in place, not on a blocking pool,
             // so the write is never cut off halfway by a caller's timeout.
-            self.add(item.clone())
+            self.add(item)
+        })
+    }
+
+    fn account(&self) -> String {
+        format!("rss {}", self.config.path.display())
+    }
+
+    fn reconcile<'a>(
+        &'a self,
+        marker: &'a str,
+        _since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Option<Receipt>, PublishError>> {
+        Box::pin(async move {
+            let items = self.items()?;
+            Ok(items
+                .into_iter()
+                .find(|i| i.guid == marker)
+                .map(|i| Receipt {
+                    remote_id: i.guid,
+                    url: Some(i.link),
+                }))
         })
     }
 
@@ -243,6 +274,16 @@ impl Publisher for Rss {
             }
             Ok(report)
         })
+    }
+}
+
+/// The guid of a publication: the rendering's for the first one of a date, a new
+/// one for a publication forced on top of it.
+pub fn guid_for(item: &Item, key: &IdempotencyKey) -> String {
+    if key.generation == 0 {
+        item.guid.clone()
+    } else {
+        format!("{}-{}", item.guid, key.generation)
     }
 }
 
@@ -269,35 +310,57 @@ pub fn body_html(post: &Post) -> String {
             (None, Err(_)) => dest,
         }
     };
-    let events = Parser::new(&post.body).filter_map(|event| match event {
+    // Links keep only http(s) and mailto targets, pictures only http(s): a
+    // `javascript:` or `data:` URL never reaches a reader. A dropped link or
+    // picture leaves its text; the stacks pair each end with its start.
+    let mut links: Vec<bool> = Vec::new();
+    let mut images: Vec<bool> = Vec::new();
+    let events = Parser::new(&post.body).filter_map(move |event| match event {
         Event::Html(_) | Event::InlineHtml(_) => None,
         Event::Start(Tag::Link {
             link_type,
             dest_url,
             title,
             id,
-        }) => Some(Event::Start(Tag::Link {
-            link_type,
-            dest_url: absolute(dest_url.into_static()),
-            title,
-            id,
-        })),
+        }) => {
+            let dest_url = absolute(dest_url.into_static());
+            let keep = safe_url(&dest_url, &["http", "https", "mailto"]);
+            links.push(keep);
+            keep.then_some(Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }))
+        }
+        Event::End(TagEnd::Link) => links.pop().unwrap_or(false).then_some(event),
         Event::Start(Tag::Image {
             link_type,
             dest_url,
             title,
             id,
-        }) => Some(Event::Start(Tag::Image {
-            link_type,
-            dest_url: absolute(dest_url.into_static()),
-            title,
-            id,
-        })),
+        }) => {
+            let dest_url = absolute(dest_url.into_static());
+            let keep = safe_url(&dest_url, &["http", "https"]);
+            images.push(keep);
+            keep.then_some(Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }))
+        }
+        Event::End(TagEnd::Image) => images.pop().unwrap_or(false).then_some(event),
         other => Some(other),
     });
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events);
     html.trim_end().to_string()
+}
+
+/// Whether `url` is absolute with one of `schemes`.
+fn safe_url(url: &str, schemes: &[&str]) -> bool {
+    url::Url::parse(url).is_ok_and(|u| schemes.contains(&u.scheme()))
 }
 
 fn element(x: &mut String, depth: usize, name: &str, text: &str) {
@@ -333,6 +396,35 @@ mod tests {
             escape("a & b <script> ]]> \"q\" 'a'\u{1}"),
             "a &amp; b &lt;script&gt; ]]&gt; &quot;q&quot; &apos;a&apos;"
         );
+    }
+
+    #[test]
+    fn only_web_and_mail_links_and_web_pictures_reach_the_feed() {
+        let body = "[a](javascript:alert(1)) [b](data:text/html,x) [c](https://ok.example/) \
+                    [d](mailto:ed@example.org) [e](/rel) ![p](data:image/png;base64,AA) \
+                    ![q](https://ok.example/q.png) [f](JaVaScRiPt:alert(1))";
+        let post = crate::post::parse(
+            std::path::Path::new("02-25-k.md"),
+            &format!("+++\ntitle = \"t\"\ndate = 1956-02-25\nurl = \"https://b.example/p/k.html\"\n+++\n{body}\n"),
+        )
+        .unwrap();
+        let html = body_html(&post);
+        assert!(!html.to_ascii_lowercase().contains("javascript"), "{html}");
+        assert!(!html.contains("data:"), "{html}");
+        for kept in [
+            "href=\"https://ok.example/\"",
+            "href=\"mailto:ed@example.org\"",
+            "href=\"https://b.example/rel\"",
+            "src=\"https://ok.example/q.png\"",
+        ] {
+            assert!(html.contains(kept), "{kept} in {html}");
+        }
+        for text in ["a", "b", "p", "f"] {
+            assert!(
+                html.contains(&format!("{text} ")) || html.contains(&format!(" {text}")),
+                "the text {text} stays: {html}"
+            );
+        }
     }
 
     #[test]
