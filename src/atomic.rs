@@ -16,23 +16,10 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     std::fs::create_dir_all(folder)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     // Unique per process and call: two writers never share a temporary file.
-    let temp = folder.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temp = temp_beside(path);
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -50,8 +37,92 @@ fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     result
 }
 
+/// Writes many files so that each is whole or absent after a crash, and all are on
+/// disk when it returns, at one sync per file and one per folder (not one of each
+/// per file, which made a 5,000-post import wait on 10,000 syncs): every file is
+/// written to a temporary beside it first, then all are synced, then renamed, then
+/// the folders are synced. A rerun after a crash finishes the job.
+pub fn write_all(files: &[(std::path::PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+    use std::collections::BTreeSet;
+    use std::io::Write;
+    let mut temps = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (path, bytes) in files {
+            let folder = folder_of(path);
+            std::fs::create_dir_all(folder)?;
+            let temp = temp_beside(path);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            temps.push(temp.clone());
+            file.write_all(bytes)?;
+        }
+        for temp in &temps {
+            std::fs::File::open(temp)?.sync_all()?;
+        }
+        for ((path, _), temp) in files.iter().zip(&temps) {
+            std::fs::rename(temp, path)?;
+        }
+        let folders: BTreeSet<&Path> = files.iter().map(|(p, _)| folder_of(p)).collect();
+        for folder in folders {
+            std::fs::File::open(folder)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for temp in &temps {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+    result
+}
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// A temporary name beside `path`, unique per process and call.
+fn temp_beside(path: &Path) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    folder_of(path).join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn writes_many_files_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<_> = (0..5)
+            .map(|i| {
+                (
+                    dir.path().join(format!("{i:02}/x.md")),
+                    vec![b'a' + i as u8; 10],
+                )
+            })
+            .collect();
+        super::write_all(&files).unwrap();
+        for (path, bytes) in &files {
+            assert_eq!(&std::fs::read(path).unwrap(), bytes);
+            assert_eq!(
+                std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+                1
+            );
+        }
+    }
+
     #[test]
     fn replaces_the_whole_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -450,7 +450,8 @@ pub enum ImportSource<'a> {
     Url(&'a str),
 }
 
-/// `import blogger`: writes a post file for each live post; reports what it did.
+/// `import blogger`: reads the entries (a file, or the feed page by page), plans
+/// the files, writes them durably together, and reports what it did.
 pub async fn import(
     out: &mut dyn Write,
     source: ImportSource<'_>,
@@ -459,165 +460,65 @@ pub async fn import(
     overwrite: bool,
 ) -> anyhow::Result<bool> {
     use crate::import;
-    let mut entries = Vec::new();
-    match source {
+    let entries = match source {
         ImportSource::File(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes = crate::files::read_bounded(path, 1 << 30, true)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
             let root =
                 import::parse_xml(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
-            entries = import::entries(&root, blog_url)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            import::entries(&root, blog_url)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
         ImportSource::Url(url) => {
-            let feed = feed_url(url)?;
-            let client = crate::publish::http_client(std::time::Duration::from_secs(30));
-            // Blogger pages its feeds: ask page after page until one comes back empty.
-            let page_size = 100;
-            let mut start = 1;
-            for _ in 0..10_000 {
-                let mut page = feed.clone();
-                page.query_pairs_mut()
-                    .append_pair("start-index", &start.to_string())
-                    .append_pair("max-results", &page_size.to_string());
-                let response = client.get(page.clone()).send().await.map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot fetch {page}: {}",
-                        if e.is_timeout() {
-                            "timed out"
-                        } else if e.is_connect() {
-                            "cannot connect"
-                        } else {
-                            "request failed"
-                        }
-                    )
-                })?;
-                if !response.status().is_success() {
-                    anyhow::bail!("fetching {page}: HTTP {}", response.status().as_u16());
-                }
-                let text = response
-                    .text()
-                    .await
-                    .with_context(|| format!("reading {page}"))?;
-                let root = import::parse_xml(&text).map_err(|e| anyhow::anyhow!("{page}:{e}"))?;
-                let batch =
-                    import::entries(&root, blog_url).map_err(|e| anyhow::anyhow!("{page}: {e}"))?;
-                if batch.is_empty() {
-                    break;
-                }
-                start += batch.len();
-                entries.extend(batch);
-            }
+            let progress = indicatif::ProgressBar::new_spinner();
+            let entries = crate::fetch::fetch_all(url, blog_url, |page, so_far| {
+                progress.set_message(format!("page {page}: {so_far} entries"));
+                progress.tick();
+            })
+            .await;
+            progress.finish_and_clear();
+            entries?
         }
-    }
+    };
+    let plan = import::plan(&entries, overwrite, |file| dir.join(file).exists());
+    let files: Vec<(std::path::PathBuf, Vec<u8>)> = plan
+        .writes
+        .iter()
+        .map(|(file, text)| (dir.join(file), text.clone().into_bytes()))
+        .collect();
+    crate::atomic::write_all(&files)
+        .with_context(|| format!("writing the posts into {}", dir.display()))?;
 
-    let progress = indicatif::ProgressBar::new(entries.len() as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let mut skipped: std::collections::BTreeMap<String, usize> = Default::default();
-    let mut imported = Vec::new();
-    let mut kept = Vec::new();
-    let mut review = Vec::new();
-    let mut broken = Vec::new();
-    let mut taken = std::collections::BTreeSet::new();
-    for (n, entry) in entries.iter().enumerate() {
-        progress.inc(1);
-        if let import::Kind::Skip(why) = &entry.kind {
-            *skipped.entry(why.clone()).or_default() += 1;
-            continue;
-        }
-        let post = match import::convert(entry) {
-            Ok(p) => p,
-            Err(e) => {
-                let name = if entry.title.is_empty() {
-                    format!("entry {}", n + 1)
-                } else {
-                    format!("\"{}\"", entry.title)
-                };
-                broken.push(format!("{name}: {e}"));
-                *skipped.entry("broken".into()).or_default() += 1;
-                continue;
-            }
-        };
-        // Two posts with one name on one day: the second gets a number.
-        let mut file = post.file.clone();
-        let mut i = 2;
-        while !taken.insert(file.clone()) {
-            file = post.file.replace(".md", &format!("-{i}.md"));
-            i += 1;
-        }
-        let path = dir.join(&file);
-        if path.exists() && !overwrite {
-            kept.push(path);
-            continue;
-        }
-        crate::atomic::write(&path, post.text.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
-        if let Some(why) = post.review {
-            review.push(format!("{}: {why}", path.display()));
-        }
-        imported.push(path);
-    }
-    progress.finish_and_clear();
-
-    writeln!(
-        out,
-        "imported {} posts into {}",
-        imported.len(),
-        dir.display()
-    )?;
-    let total: usize = skipped.values().sum();
+    writeln!(out, "imported {} posts into {}", files.len(), dir.display())?;
+    let total: usize = plan.skipped.values().sum();
     if total > 0 {
-        let parts: Vec<String> = skipped
+        let parts: Vec<String> = plan
+            .skipped
             .iter()
             .map(|(why, n)| format!("{n} {why}"))
             .collect();
         writeln!(out, "skipped {total}: {}", parts.join(", "))?;
     }
-    for b in &broken {
+    for b in &plan.broken {
         writeln!(out, "  broken entry: {b}")?;
     }
-    if !kept.is_empty() {
+    if !plan.kept.is_empty() {
         writeln!(
             out,
             "kept {} existing files (--overwrite replaces them):",
-            kept.len()
+            plan.kept.len()
         )?;
-        for k in &kept {
-            writeln!(out, "  {}", k.display())?;
+        for k in &plan.kept {
+            writeln!(out, "  {}", dir.join(k).display())?;
         }
     }
-    if !review.is_empty() {
-        writeln!(out, "to review {}:", review.len())?;
-        for r in &review {
-            writeln!(out, "  {r}")?;
+    if !plan.review.is_empty() {
+        writeln!(out, "to review {}:", plan.review.len())?;
+        for (file, why) in &plan.review {
+            writeln!(out, "  {}: {why}", dir.join(file).display())?;
         }
     }
     Ok(true)
-}
-
-/// A blog's address, or a feed's: the Atom feed of its posts.
-fn feed_url(url: &str) -> anyhow::Result<url::Url> {
-    let mut u = url::Url::parse(url).map_err(|_| anyhow::anyhow!("`{url}` is not a URL"))?;
-    if !u.path().contains("/feeds/") {
-        u.set_path(&format!(
-            "{}/feeds/posts/default",
-            u.path().trim_end_matches('/')
-        ));
-    }
-    // Keep the caller's other parameters (alt=rss, ...) but page ourselves.
-    let pairs: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| k != "start-index" && k != "max-results")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    u.set_query(None);
-    if !pairs.is_empty() {
-        u.query_pairs_mut().extend_pairs(pairs);
-    }
-    Ok(u)
 }

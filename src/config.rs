@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use crate::position::Position;
 use crate::publish::PublisherConfig;
 use crate::schedule::Schedule;
+pub use crate::settings::clean;
 
 /// Where the config is looked for when neither `--config` nor `$TODAYIS_CONFIG` names it.
 pub const DEFAULT_PATH: &str = "config/todayis.toml";
@@ -198,7 +200,10 @@ impl Config {
         });
         let schedule = Schedule::parse(&bot.schedule)
             .map_err(|e| format!("`bot.schedule`: `{}`: {e}", bot.schedule));
-        let catch_up = parse_duration(&bot.catch_up).map_err(|e| format!("`bot.catch_up`: {e}"));
+        let catch_up =
+            crate::settings::bounded_duration(&bot.catch_up, Duration::ZERO, MAX_CATCH_UP)
+                .map(|d| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero()))
+                .map_err(|e| format!("`bot.catch_up`: {e}"));
         if !crate::post::is_language_tag(&bot.language) {
             problems.push(format!(
                 "`bot.language`: `{}` is not a language tag like `en`",
@@ -278,39 +283,9 @@ impl Config {
     }
 }
 
-/// Parses durations like `6h`, `90m`, `1h30m`, `45s` or `0`.
-pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
-    let bad = || format!("`{text}` is not a duration like 6h, 90m, 1h30m or 45s");
-    let text = text.trim();
-    if text == "0" {
-        return Ok(chrono::Duration::zero());
-    }
-    let mut total = 0i64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| v.checked_add(total))
-            .ok_or_else(bad)?;
-    }
-    if !number.is_empty() || text.is_empty() {
-        return Err(bad());
-    }
-    Ok(chrono::Duration::seconds(total))
-}
+/// The longest `catch_up`: a date stays due only until the next date's fire
+/// anyway, and a week covers any schedule that fires at least weekly.
+const MAX_CATCH_UP: Duration = Duration::from_secs(7 * 86_400);
 
 const TOP_KEYS: &[&str] = &["bot", "server", "publishers"];
 const BOT_KEYS: &[&str] = &[
@@ -383,27 +358,6 @@ fn key_position(text: &str, section: Option<&str>, key: &str) -> Position {
     Position::START
 }
 
-/// `config/../posts` as `posts`: lexical, so messages show the paths people wrote.
-pub fn clean(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    out
-}
-
 /// Resolves the config path: the flag, else `$TODAYIS_CONFIG`, else the default.
 pub fn locate(flag: Option<&Path>, env: Option<&str>) -> PathBuf {
     flag.map(Path::to_path_buf)
@@ -414,19 +368,6 @@ pub fn locate(flag: Option<&Path>, env: Option<&str>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("6h").unwrap(), chrono::Duration::hours(6));
-        assert_eq!(
-            parse_duration("1h30m").unwrap(),
-            chrono::Duration::minutes(90)
-        );
-        assert_eq!(parse_duration("0").unwrap(), chrono::Duration::zero());
-        for bad in ["", "6", "h", "6x", "-1h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn collects_every_problem_at_once() {

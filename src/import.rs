@@ -44,6 +44,10 @@ fn local(name: &str) -> String {
     name.rsplit(':').next().unwrap_or_default().to_string()
 }
 
+/// The deepest nesting read: a blog export is a handful of levels deep, and the
+/// tree must stay shallow enough to drop without exhausting the stack.
+const MAX_DEPTH: usize = 128;
+
 /// Parses XML into a tree; errors name the line and column.
 pub fn parse_xml(text: &str) -> Result<Element, String> {
     let mut reader = quick_xml::Reader::from_str(text);
@@ -56,6 +60,12 @@ pub fn parse_xml(text: &str) -> Result<Element, String> {
             .map_err(|e| format!("{}: not well-formed XML: {e}", at(&reader)))?;
         match event {
             Event::Start(e) => {
+                if stack.len() > MAX_DEPTH {
+                    return Err(format!(
+                        "{}: elements nested more than {MAX_DEPTH} deep: not a blog export",
+                        at(&reader)
+                    ));
+                }
                 stack.push(element(&e).map_err(|m| format!("{}: {m}", at(&reader)))?)
             }
             Event::Empty(e) => {
@@ -328,6 +338,63 @@ pub fn convert(entry: &Entry) -> Result<Imported, String> {
     Ok(Imported { file, text, review })
 }
 
+/// What an import will do, decided before a byte is written: which files to write,
+/// which existing ones to keep, what to review, what was skipped. Pure: whether a
+/// file exists already is asked of `exists`, so it is tested without a disk.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Files to write (path relative to the output folder, contents).
+    pub writes: Vec<(String, String)>,
+    /// Files that exist and are kept (no `--overwrite`).
+    pub kept: Vec<String>,
+    /// Written files to look at, with why.
+    pub review: Vec<(String, String)>,
+    /// Entries that could not be imported, named, with why.
+    pub broken: Vec<String>,
+    /// Entries skipped on purpose, counted by kind (comment, page, draft, broken).
+    pub skipped: std::collections::BTreeMap<String, usize>,
+}
+
+pub fn plan(entries: &[Entry], overwrite: bool, exists: impl Fn(&str) -> bool) -> Plan {
+    let mut plan = Plan::default();
+    let mut taken = std::collections::BTreeSet::new();
+    for (n, entry) in entries.iter().enumerate() {
+        if let Kind::Skip(why) = &entry.kind {
+            *plan.skipped.entry(why.clone()).or_default() += 1;
+            continue;
+        }
+        let post = match convert(entry) {
+            Ok(p) => p,
+            Err(e) => {
+                let name = if entry.title.is_empty() {
+                    format!("entry {}", n + 1)
+                } else {
+                    format!("\"{}\"", entry.title)
+                };
+                plan.broken.push(format!("{name}: {e}"));
+                *plan.skipped.entry("broken".into()).or_default() += 1;
+                continue;
+            }
+        };
+        // Two posts with one name on one day: the second gets a number.
+        let mut file = post.file.clone();
+        let mut i = 2;
+        while !taken.insert(file.clone()) {
+            file = post.file.replace(".md", &format!("-{i}.md"));
+            i += 1;
+        }
+        if exists(&file) && !overwrite {
+            plan.kept.push(file);
+            continue;
+        }
+        if let Some(why) = post.review {
+            plan.review.push((file.clone(), why));
+        }
+        plan.writes.push((file, post.text));
+    }
+    plan
+}
+
 /// "Today Is...Nikita Khrushchev" -> "Nikita Khrushchev".
 fn strip_prefix(title: &str) -> String {
     let t = title.trim();
@@ -474,6 +541,39 @@ pub fn html_to_markdown(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = "<a>".repeat(100_000);
+        let err = parse_xml(&deep).unwrap_err();
+        assert!(err.contains("nested more than 128 deep"), "{err}");
+    }
+
+    #[test]
+    fn the_plan_keeps_existing_files_and_numbers_twins() {
+        let entry = |title: &str, url: &str| Entry {
+            kind: Kind::Post,
+            title: title.into(),
+            html: "<p>Today in 1956 it happened.</p>".into(),
+            published: Some("2024-02-25T10:00:00+00:00".into()),
+            url: Some(url.into()),
+            labels: vec![],
+        };
+        let entries = vec![
+            entry("K", "https://b.example/2024/02/k.html"),
+            entry("K", "https://b.example/2024/02/k.html"),
+            entry("L", "https://b.example/2024/02/l.html"),
+            Entry {
+                kind: Kind::Skip("comment".into()),
+                ..entry("c", "https://b.example/c")
+            },
+        ];
+        let plan = plan(&entries, false, |f| f == "02/02-25-l.md");
+        let files: Vec<&str> = plan.writes.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(files, ["02/02-25-k.md", "02/02-25-k-2.md"]);
+        assert_eq!(plan.kept, ["02/02-25-l.md"]);
+        assert_eq!(plan.skipped.get("comment"), Some(&1));
+    }
 
     #[test]
     fn years() {

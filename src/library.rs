@@ -105,6 +105,10 @@ impl Library {
                 if !is_post && !kind.is_dir() && !kind.is_symlink() {
                     continue;
                 }
+                // Other months' folders are not even looked at.
+                if month.is_some_and(|m| months.is_some_and(|wanted| !wanted.contains(&m))) {
+                    continue;
+                }
                 // Follows a symlink; a dangling one is a broken post if it names one.
                 let meta = match std::fs::metadata(&path) {
                     Ok(m) => m,
@@ -112,12 +116,12 @@ impl Library {
                         warnings.push(format!("{}: skipped: {e}", path.display()));
                         continue;
                     }
+                    // A month's folder that cannot be opened hides that month's
+                    // posts: an error, never an empty month.
+                    Err(e) if month.is_some() => return Err(list_error(&path, e)),
                     Err(_) => continue,
                 };
                 if meta.is_dir() {
-                    if month.is_some_and(|m| months.is_some_and(|wanted| !wanted.contains(&m))) {
-                        continue;
-                    }
                     if !seen.insert((meta.dev(), meta.ino())) {
                         warnings.push(format!(
                             "{}: skipped: this folder was already listed (a symlink loop or a second link to it)",

@@ -65,7 +65,7 @@ fn default_true() -> bool {
 impl BlueskyConfig {
     pub(super) fn resolve_paths(&mut self, base: &Path) {
         if let Some(f) = &self.password_file {
-            self.password_file = Some(crate::config::clean(&base.join(f)));
+            self.password_file = Some(crate::settings::clean(&base.join(f)));
         }
     }
 
@@ -175,6 +175,7 @@ pub struct Bluesky {
     env: Environment,
     http: reqwest::Client,
     policy: Policy,
+    timeout: Duration,
     session: tokio::sync::Mutex<Option<Session>>,
 }
 
@@ -194,6 +195,7 @@ impl Bluesky {
             env: env.clone(),
             http: super::http_client(timeout),
             policy: Policy::default(),
+            timeout,
             session: tokio::sync::Mutex::new(None),
         }
     }
@@ -468,6 +470,10 @@ impl Publisher for Bluesky {
             self.config.service.trim_end_matches('/'),
             self.config.identifier.trim()
         )
+    }
+
+    fn settle(&self) -> Duration {
+        self.timeout
     }
 
     fn reconcile<'a>(

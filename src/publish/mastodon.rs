@@ -63,7 +63,7 @@ impl Visibility {
 impl MastodonConfig {
     pub(super) fn resolve_paths(&mut self, base: &Path) {
         if let Some(f) = &self.token_file {
-            self.token_file = Some(crate::config::clean(&base.join(f)));
+            self.token_file = Some(crate::settings::clean(&base.join(f)));
         }
     }
 
@@ -127,6 +127,7 @@ pub struct Mastodon {
     env: Environment,
     http: reqwest::Client,
     policy: Policy,
+    timeout: Duration,
 }
 
 impl Mastodon {
@@ -138,6 +139,7 @@ impl Mastodon {
             env: env.clone(),
             http: super::http_client(timeout),
             policy: Policy::default(),
+            timeout,
         }
     }
 
@@ -283,6 +285,67 @@ impl Mastodon {
         Ok(id)
     }
 
+    /// The account's id (verify_credentials), for the account's own statuses.
+    async fn account(&self, token: &str, what: &str) -> Result<serde_json::Value, PublishError> {
+        retry::run(&self.name, self.policy, || async {
+            let r = self
+                .http
+                .get(self.endpoint("/api/v1/accounts/verify_credentials"))
+                .bearer_auth(token)
+                .send()
+                .await;
+            self.classify(r, what).await
+        })
+        .await
+    }
+
+    /// Looks among the account's newest statuses for one made since `since` (less
+    /// ten minutes of clock skew) that carries `marker`. Bounded: a few pages.
+    async fn find_status(
+        &self,
+        token: &str,
+        marker: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<serde_json::Value>, PublishError> {
+        let what = "looking for an earlier status";
+        let account = self.account(token, what).await?;
+        let id =
+            json_str(&account, "id").ok_or_else(|| self.fatal("the account has no id".into()))?;
+        let earliest = since - chrono::Duration::minutes(10);
+        let mut max_id: Option<String> = None;
+        for _page in 0..RECONCILE_PAGES {
+            let mut url = self.endpoint(&format!("/api/v1/accounts/{id}/statuses?limit=40"));
+            if let Some(m) = &max_id {
+                url.push_str(&format!("&max_id={m}"));
+            }
+            let page = retry::run(&self.name, self.policy, || async {
+                let r = self.http.get(&url).bearer_auth(token).send().await;
+                self.classify(r, what).await
+            })
+            .await?;
+            let Some(statuses) = page.as_array().filter(|a| !a.is_empty()) else {
+                return Ok(None);
+            };
+            for status in statuses {
+                let created = status
+                    .get("created_at")
+                    .and_then(|c| c.as_str())
+                    .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+                    .map(|c| c.with_timezone(&chrono::Utc));
+                // Newest first: once past `earliest`, nothing older can match.
+                if created.is_some_and(|c| c < earliest) {
+                    return Ok(None);
+                }
+                let content = status.get("content").and_then(|c| c.as_str()).unwrap_or("");
+                if carries(content, marker) {
+                    return Ok(Some(status.clone()));
+                }
+            }
+            max_id = statuses.last().and_then(|s| json_str(s, "id"));
+        }
+        Ok(None)
+    }
+
     async fn post_status(
         &self,
         token: &str,
@@ -290,6 +353,12 @@ impl Mastodon {
         media: Option<&str>,
         key: &IdempotencyKey,
     ) -> Result<Receipt, PublishError> {
+        let started = self.env.clock.now();
+        let marker = marker(toot);
+        // After an answer that may hide a success (a timeout, a dropped connection,
+        // a 5xx, a body that is not JSON), look before posting again: the key alone
+        // is not enough if the server has forgotten it (Mastodon keeps it an hour).
+        let ambiguous = std::sync::atomic::AtomicBool::new(false);
         let mut form: Vec<(&str, &str)> = vec![
             ("status", &toot.text),
             ("visibility", toot.visibility.as_str()),
@@ -302,6 +371,18 @@ impl Mastodon {
             form.push(("media_ids[]", id));
         }
         let status = retry::run(&self.name, self.policy, || async {
+            if ambiguous.load(std::sync::atomic::Ordering::Relaxed) {
+                match self.find_status(token, &marker, started).await {
+                    Ok(Some(status)) => return Attempt::Done(status),
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Attempt::Again {
+                            why: e.message,
+                            wait: None,
+                        };
+                    }
+                }
+            }
             let response = self
                 .http
                 .post(self.endpoint("/api/v1/statuses"))
@@ -310,15 +391,17 @@ impl Mastodon {
                 .form(&form)
                 .send()
                 .await;
-            self.classify(response, "posting the status").await
+            let attempt = self.classify(response, "posting the status").await;
+            // A 429 was refused before anything was made; anything else that asks
+            // for another try may have made the status.
+            if let Attempt::Again { wait: None, .. } = &attempt {
+                ambiguous.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            attempt
         })
         .await?;
-        let id = json_str(&status, "id")
-            .ok_or_else(|| self.fatal("posting the status: the answer has no id".into()))?;
-        Ok(Receipt {
-            remote_id: id,
-            url: json_str(&status, "url").or_else(|| json_str(&status, "uri")),
-        })
+        receipt_of(&status)
+            .ok_or_else(|| self.fatal("posting the status: the answer has no id".into()))
     }
 }
 
@@ -331,6 +414,10 @@ impl Publisher for Mastodon {
         format!("mastodon {}", self.config.instance.trim_end_matches('/'))
     }
 
+    fn settle(&self) -> Duration {
+        self.timeout
+    }
+
     fn reconcile<'a>(
         &'a self,
         marker: &'a str,
@@ -341,57 +428,10 @@ impl Publisher for Mastodon {
                 return Ok(None);
             }
             let token = self.token()?;
-            let account = retry::run(&self.name, self.policy, || async {
-                let r = self
-                    .http
-                    .get(self.endpoint("/api/v1/accounts/verify_credentials"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await;
-                self.classify(r, "looking for an earlier status").await
-            })
-            .await?;
-            let id = json_str(&account, "id")
-                .ok_or_else(|| self.fatal("the account has no id".into()))?;
-            // Statuses come newest first; a few pages reach back well before any
-            // intent a retry can still be about (a day), and no further.
-            let earliest = since - chrono::Duration::minutes(10);
-            let mut max_id: Option<String> = None;
-            for _page in 0..RECONCILE_PAGES {
-                let mut url = self.endpoint(&format!("/api/v1/accounts/{id}/statuses?limit=40"));
-                if let Some(m) = &max_id {
-                    url.push_str(&format!("&max_id={m}"));
-                }
-                let page = retry::run(&self.name, self.policy, || async {
-                    let r = self.http.get(&url).bearer_auth(&token).send().await;
-                    self.classify(r, "looking for an earlier status").await
-                })
-                .await?;
-                let Some(statuses) = page.as_array().filter(|a| !a.is_empty()) else {
-                    return Ok(None);
-                };
-                for status in statuses {
-                    let created = status
-                        .get("created_at")
-                        .and_then(|c| c.as_str())
-                        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                        .map(|c| c.with_timezone(&chrono::Utc));
-                    if created.is_some_and(|c| c < earliest) {
-                        return Ok(None);
-                    }
-                    let content = status.get("content").and_then(|c| c.as_str()).unwrap_or("");
-                    if carries(content, marker)
-                        && let Some(sid) = json_str(status, "id")
-                    {
-                        return Ok(Some(Receipt {
-                            remote_id: sid,
-                            url: json_str(status, "url").or_else(|| json_str(status, "uri")),
-                        }));
-                    }
-                }
-                max_id = statuses.last().and_then(|s| json_str(s, "id"));
-            }
-            Ok(None)
+            Ok(self
+                .find_status(&token, marker, since)
+                .await?
+                .and_then(|status| receipt_of(&status)))
         })
     }
 
@@ -467,16 +507,7 @@ impl Publisher for Mastodon {
                 budget: Duration::from_secs(10),
                 ..self.policy
             };
-            let account = retry::run(&self.name, policy, || async {
-                let r = self
-                    .http
-                    .get(self.endpoint("/api/v1/accounts/verify_credentials"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await;
-                self.classify(r, "checking the access token").await
-            })
-            .await?;
+            let account = self.account(&token, "checking the access token").await?;
             let instance = retry::run(&self.name, policy, || async {
                 let r = self
                     .http
@@ -562,6 +593,14 @@ fn carries(content: &str, marker: &str) -> bool {
         .replace("&#39;", "'")
         .replace("&amp;", "&");
     text.contains(marker)
+}
+
+/// The id and address of a status.
+fn receipt_of(status: &serde_json::Value) -> Option<Receipt> {
+    Some(Receipt {
+        remote_id: json_str(status, "id")?,
+        url: json_str(status, "url").or_else(|| json_str(status, "uri")),
+    })
 }
 
 pub(super) fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {

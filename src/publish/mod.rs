@@ -270,6 +270,13 @@ pub trait Publisher: Send + Sync {
         since: DateTime<chrono::Utc>,
     ) -> BoxFuture<'a, Result<Option<Receipt>, PublishError>>;
 
+    /// How long a request sent before a crash may still take to land (its timeout):
+    /// an intent younger than this is not looked for yet, or a request still on
+    /// its way could be missed and the publication sent twice.
+    fn settle(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Asks the server whether the credentials work and the limits match.
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>>;
 }
@@ -428,11 +435,11 @@ pub(crate) fn default_timeout() -> String {
 /// A backend's `timeout` key: how long one request may take before it is abandoned
 /// and retried (with the same idempotency key or record key).
 pub(crate) fn request_timeout(text: &str) -> Result<std::time::Duration, String> {
-    crate::config::parse_duration(text)?
-        .to_std()
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| "must be above 0".into())
+    crate::settings::bounded_duration(
+        text,
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(600),
+    )
 }
 
 /// The HTTP client every backend uses: rustls, a per-request timeout, and a

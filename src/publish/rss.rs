@@ -37,7 +37,7 @@ fn default_max_items() -> usize {
 
 impl RssConfig {
     pub(super) fn resolve_paths(&mut self, base: &Path) {
-        self.path = crate::config::clean(&base.join(&self.path));
+        self.path = crate::settings::clean(&base.join(&self.path));
     }
 
     pub(super) fn validate(&self) -> Vec<String> {

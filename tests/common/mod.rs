@@ -325,3 +325,83 @@ pub fn bluesky_publisher(pds: &Pds, extra: &str) -> String {
         pds.url, pds.handle
     )
 }
+
+/// A loopback HTTP proxy in front of a server that stands for "more than an hour
+/// later": it drops every `Idempotency-Key` (Mastodon forgets keys after an hour),
+/// and it can lose the answers to the first `lose` status posts (the server acts,
+/// the client never hears). One request per connection.
+pub struct ForgetfulProxy {
+    pub url: String,
+    pub lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ForgetfulProxy {
+    pub fn start(upstream: &str, lose: usize) -> ForgetfulProxy {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let to_lose = std::sync::Arc::new(AtomicUsize::new(lose));
+        let lost = std::sync::Arc::new(AtomicUsize::new(0));
+        let (to_lose2, lost2) = (to_lose.clone(), lost.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let (upstream, to_lose, lost) = (upstream.clone(), to_lose2.clone(), lost2.clone());
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; length];
+                    if client.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let is_status_post = head.starts_with("POST /api/v1/statuses ");
+                    let mut request = String::new();
+                    for line in head.trim_end().lines() {
+                        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+                        if name == "idempotency-key" || name == "connection" {
+                            continue;
+                        }
+                        request.push_str(line);
+                        request.push_str("\r\n");
+                    }
+                    request.push_str("Connection: close\r\n\r\n");
+                    let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                        return;
+                    };
+                    let _ = server.write_all(request.as_bytes());
+                    let _ = server.write_all(&body);
+                    let mut answer = Vec::new();
+                    let _ = server.read_to_end(&mut answer);
+                    if is_status_post
+                        && to_lose
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                            .is_ok()
+                    {
+                        lost.fetch_add(1, Ordering::SeqCst);
+                        return; // the server made it; the answer is lost
+                    }
+                    let _ = client.write_all(&answer);
+                });
+            }
+        });
+        let _ = to_lose;
+        ForgetfulProxy { url, lost }
+    }
+}
