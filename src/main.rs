@@ -180,6 +180,7 @@ fn main() -> ExitCode {
         timezone: config.timezone,
         state: config.state.clone(),
         env_var: Arc::new(|name| std::env::var(name).ok()),
+        journal_fault: None,
     };
     let today = clock.now().with_timezone(&config.timezone).date_naive();
 

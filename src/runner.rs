@@ -138,7 +138,10 @@ pub async fn publish_date(
         state: config.state.clone(),
         source,
     };
-    let (journal, warnings) = Journal::open(&config.state).map_err(journal_error)?;
+    let (mut journal, warnings) = Journal::open(&config.state).map_err(journal_error)?;
+    if let Some(fault) = &env.journal_fault {
+        journal.set_fault(fault.clone());
+    }
     for w in warnings {
         tracing::warn!("{w}");
     }
@@ -146,9 +149,8 @@ pub async fn publish_date(
     publish_with_journal(config, env, publishers, date, force, &journal).await
 }
 
-/// [`publish_date`] with the lock held and the journal open (the simulation drives
-/// this directly, with a journal whose writes it can fail).
-pub async fn publish_with_journal(
+/// [`publish_date`] with the lock held and the journal open.
+async fn publish_with_journal(
     config: &Config,
     env: &Environment,
     publishers: &[Arc<dyn Publisher>],

@@ -41,6 +41,7 @@ fn env_at(config: &Config, base: DateTime<Utc>) -> Environment {
         timezone: config.timezone,
         state: config.state.clone(),
         env_var: Arc::new(|_| None),
+        journal_fault: None,
     }
 }
 

@@ -18,6 +18,7 @@ fn env() -> Environment {
         timezone: chrono_tz::Europe::London,
         state: std::env::temp_dir(),
         env_var: Arc::new(|_| None),
+        journal_fault: None,
     }
 }
 

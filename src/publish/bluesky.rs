@@ -742,6 +742,55 @@ pub fn record_key(seed: &str, date: NaiveDate, generation: u32) -> String {
 mod tests {
     use super::*;
 
+    fn bluesky(state: &Path, service: &str, identifier: &str) -> Bluesky {
+        let config: BlueskyConfig = toml::from_str(&format!(
+            "service = \"{service}\"\nidentifier = \"{identifier}\"\npassword_env = \"P\""
+        ))
+        .unwrap();
+        let env = Environment {
+            clock: std::sync::Arc::new(crate::clock::FixedClock(chrono::DateTime::UNIX_EPOCH)),
+            language: "en".into(),
+            timezone: chrono_tz::UTC,
+            state: state.to_path_buf(),
+            env_var: std::sync::Arc::new(|_| None),
+            journal_fault: None,
+        };
+        Bluesky::new("bluesky", &config, &env)
+    }
+
+    #[test]
+    fn a_kept_session_is_used_only_by_its_own_server_and_account() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session {
+            service: String::new(),
+            identifier: String::new(),
+            did: "did:plc:old".into(),
+            handle: "old.example".into(),
+            access: "access-token".into(),
+            refresh: "refresh-token".into(),
+        };
+        let old = bluesky(dir.path(), "https://pds.example/", "old.example");
+        old.save(&session).unwrap();
+        let mode = std::fs::metadata(old.session_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(old.load().is_some(), "the same server and account use it");
+        // Another account on the same server, or the same account elsewhere: never.
+        assert!(
+            bluesky(dir.path(), "https://pds.example", "new.example")
+                .load()
+                .is_none()
+        );
+        assert!(
+            bluesky(dir.path(), "https://other.example", "old.example")
+                .load()
+                .is_none()
+        );
+    }
+
     #[test]
     fn record_keys_are_valid_tids_and_deterministic() {
         let d = NaiveDate::from_ymd_opt(2024, 2, 25).unwrap();

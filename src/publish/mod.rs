@@ -87,6 +87,9 @@ pub struct Environment {
     pub state: PathBuf,
     /// Reads an environment variable; injected so tests need not touch the process's.
     pub env_var: EnvVar,
+    /// Makes journal writes fail (the simulation's full disks and crashes); `None`
+    /// everywhere but in tests.
+    pub journal_fault: Option<crate::journal::Fault>,
 }
 
 /// What the bot knows about one publication when it renders it.
