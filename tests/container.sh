@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The container test: builds the real Dockerfile with podman and runs it against
 # mastodon-mock on the host. From a fresh machine it installs podman and makes the
-# base images itself (see ../shared/CONTAINERS.md for why each step is needed here).
+# base images itself (tests/podman.sh).
 #
 #   tests/container.sh          # needs root (apt-get, podman) and target/test-venv
 set -euo pipefail
@@ -10,52 +10,9 @@ root=$PWD
 image=localhost/todayis:test
 work=$root/target/container-test
 mkdir -p "$work"
-say() { printf '==> %s\n' "$*"; }
-fail() { printf 'container test FAILED: %s\n' "$*" >&2; exit 1; }
-
-# --- podman and its settings on these machines ---------------------------------
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
-  say "installing podman, runc and debootstrap"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
-fi
-export CONTAINERS_CONF=$work/containers.conf
-cat > "$CONTAINERS_CONF" <<'CONF'
-[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-CONF
-# Without systemd, podman logs an error for every health-check timer it cannot
-# make; `podman healthcheck run` below runs the check itself.
-pm() { podman --runtime runc "$@" 2> >(grep -v 'systemd connection' >&2); }
-
-# --- base images, made once and cached by podman -------------------------------
-if ! pm image exists docker.io/library/debian:bookworm-slim; then
-  say "making debian:bookworm-slim with debootstrap"
-  rm -rf "$work/rootfs"
-  debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >/dev/null
-  tar -C "$work/rootfs" -c . | pm import - docker.io/library/debian:bookworm-slim >/dev/null
-  rm -rf "$work/rootfs"
-fi
-if ! pm image exists docker.io/library/rust:1-slim-bookworm; then
-  say "making rust:1-slim-bookworm from this machine's toolchain"
-  toolchain=$(rustc --print sysroot)
-  cat > "$work/builder.Containerfile" <<'CONF'
-FROM docker.io/library/debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
-ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo \
-    PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-RUN mkdir -p /usr/local/rustup/toolchain /usr/local/cargo/bin \
-    && cp -a /host-toolchain/bin /host-toolchain/lib /usr/local/rustup/toolchain/ \
-    && for b in cargo rustc rustdoc; do ln -s /usr/local/rustup/toolchain/bin/$b /usr/local/cargo/bin/$b; done \
-    && cargo --version && rustc --version
-CONF
-  pm build --pull=never --network=host -v "$toolchain:/host-toolchain:ro" \
-    -t docker.io/library/rust:1-slim-bookworm -f "$work/builder.Containerfile" "$work" >"$work/builder.log" 2>&1 \
-    || { tail -30 "$work/builder.log"; fail "building the Rust builder image"; }
-fi
+test_name="container test"
+source tests/podman.sh
+rust_image
 
 # --- the project's own Dockerfile, unchanged -----------------------------------
 say "building $image"
@@ -67,31 +24,39 @@ pm build --pull=never --network=host --format docker -v /etc/ssl/certs:/etc/ssl/
 say "preview in the container"
 out=$(pm run --rm --ulimit host "$image" preview --date 2024-02-25)
 grep -q "Nikita Khrushchev Denounces Stalin" <<<"$out" || fail "preview: $out"
-[ "$(pm run --rm --ulimit host --entrypoint id "$image" -u)" = 10001 ] || fail "the image does not run as uid 10001"
+
+say "the image: uid, no shell, labels, size"
+[ "$(pm image inspect --format '{{.Config.User}}' "$image")" = 10001:10001 ] || fail "the image does not run as uid 10001"
+for sh in sh /bin/sh; do
+  if out=$(pm run --rm --ulimit host --entrypoint "$sh" "$image" -c true 2>&1); then fail "the image has a shell ($sh)"; fi
+  grep -qiE 'not found|no such file' <<<"$out" || fail "--entrypoint $sh failed for another reason: $out"
+done
+label() { pm image inspect --format "{{index .Config.Labels \"org.opencontainers.image.$1\"}}" "$image"; }
+[ "$(label licenses)" = "MIT OR Apache-2.0" ] || fail "licenses label: $(label licenses)"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+[ "$(label version)" = "$version" ] || fail "version label $(label version), Cargo.toml says $version (ARG VERSION in the Dockerfile)"
+[ -n "$(label source)" ] || fail "no source label"
+[ "$(pm image inspect --format '{{.Config.Healthcheck.Test}}' "$image")" = "[CMD /usr/local/bin/todayis healthcheck]" ] \
+  || fail "HEALTHCHECK: $(pm image inspect --format '{{.Config.Healthcheck.Test}}' "$image")"
+# Only the binary, the posts, the config, /etc's three files and /data (uid 10001,
+# so that a new named volume is writable).
+files=$(pm create --name todayis-container-files "$image" >/dev/null && pm export todayis-container-files | tar --numeric-owner -tvf -; pm rm -f todayis-container-files >/dev/null)
+grep -qE '^d[rwx-]{9} 10001/10001 .* data/$' <<<"$files" || fail "/data is not owned by 10001: $(grep ' data/$' <<<"$files")"
+extra=$(awk '{print $6}' <<<"$files" | grep -vE '^(usr/|usr/local/|usr/local/bin/|usr/local/bin/todayis|etc/|etc/(passwd|group|nsswitch.conf|hosts|resolv.conf|hostname)|data/|app/|app/config/|app/config/todayis.toml|app/posts/.*|dev/|proc/|sys/|run/.*)$' || true)
+[ -z "$extra" ] || fail "unexpected files in the image: $extra"
+size=$(pm image inspect --format '{{.Size}}' "$image")
+[ "$size" -lt $((15 * 1024 * 1024)) ] || fail "the image is $size bytes, over 15 MiB"
 
 # --- the daemon against mastodon-mock on the host ------------------------------
-python=${TODAYIS_TEST_PYTHON:-$root/target/test-venv/bin/python}
-"$python" -c 'import mastodon_mock' 2>/dev/null || fail "mastodon-mock is missing: run scripts/test first (it installs it in target/test-venv)"
-port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-mock_port=$(port); http_port=$(port)
-"$python" -m mastodon_mock serve --in-memory --host 127.0.0.1 --port "$mock_port" --log-level warning >/dev/null 2>&1 &
-mock_pid=$!
+start_mock
+http_port=$(port)
 name=todayis-container-test
 cleanup() { pm rm -f "$name" >/dev/null 2>&1 || true; kill "$mock_pid" 2>/dev/null || true; }
 trap cleanup EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mock_port/api/v2/instance" >/dev/null && break; sleep 0.1; done
 
 case_dir=$work/case
 rm -rf "$case_dir"; mkdir -p "$case_dir/posts" "$case_dir/config" "$case_dir/data" "$case_dir/secrets"
-md=$(TZ=Europe/London date +%m-%d)
-cat > "$case_dir/posts/$md-container.md" <<POST
-+++
-title = "The Container Test"
-date = 1950-$md
-url = "https://todayis.example/container-$(date +%s).html"
-+++
-Something happened on this day. The container told the world.
-POST
+todays_post "$case_dir/posts" container "The Container Test"
 cat > "$case_dir/config/todayis.toml" <<CONF
 [bot]
 posts = "/posts"
@@ -103,7 +68,7 @@ state = "/data/state"
 listen = "127.0.0.1:$http_port"
 [publishers.mastodon]
 type = "mastodon"
-instance = "http://127.0.0.1:$mock_port"
+instance = "http://localhost:$mock_port"     # a host name: resolved inside the container
 token_file = "/run/secrets/mastodon_token"
 [publishers.rss]
 type = "rss"
@@ -123,14 +88,9 @@ start() {
     -v "$case_dir/secrets/mastodon_token:/run/secrets/mastodon_token:ro" \
     -e TODAYIS_CONFIG=/config/todayis.toml -e TODAYIS_LOG_FORMAT=json "$image" >/dev/null
 }
-statuses() {
-  curl -sf -H "Authorization: Bearer mock_token" "http://127.0.0.1:$mock_port/api/v1/accounts/verify_credentials" \
-    | "$python" -c 'import json,sys; print(json.load(sys.stdin)["statuses_count"])'
-}
-
 say "running the daemon in the container (read-only, non-root, JSON logs)"
 start
-for _ in $(seq 100); do [ "$(statuses)" -ge 1 ] && break; sleep 0.2; done
+wait_statuses 1
 [ "$(statuses)" = 1 ] || { pm logs "$name" | tail -20; fail "expected one status, found $(statuses)"; }
 pm logs "$name" 2>&1 | grep '"message":"published"' | head -1 | "$python" -c 'import json,sys; r=json.loads(sys.stdin.read()); assert r["publisher"] in ("mastodon","rss"), r' \
   || fail "the logs are not JSON lines with the publication"
@@ -160,7 +120,5 @@ sleep 5
 grep -c '"publisher":"mastodon"' "$case_dir/data/state/journal.jsonl" | grep -qx 1 || fail "journal"
 pm rm -f "$name" >/dev/null
 
-base_size=$(pm image inspect --format '{{.Size}}' docker.io/library/debian:bookworm-slim)
-size=$(pm image inspect --format '{{.Size}}' "$image")
-echo "figures: image $((size / 1024 / 1024)) MiB, of which the runtime stage adds $(((size - base_size) / 1024)) KiB on top of debian:bookworm-slim; idle daemon RSS $((rss_kib / 1024)) MiB"
+awk -v s="$size" -v r="$rss_kib" 'BEGIN { printf "figures: image %.2f MiB (limit 15); idle daemon RSS %.1f MiB with the HTTP side on\n", s / 1048576, r / 1024 }'
 echo "container test: 1 passed, 0 failed"

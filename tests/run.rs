@@ -235,17 +235,34 @@ fn the_http_side_answers_health_metrics_and_the_feed_with_304() {
 #[test]
 fn kill_9_at_random_points_never_makes_a_second_status() {
     let mock = MastodonMock::start();
+    let url = mock.url.clone();
+    crash_loop(&mock, &url, 12);
+}
+
+/// The same against a server that has forgotten every key (as Mastodon has after
+/// an hour): only the journal's intent and the look on the server keep it once.
+#[test]
+fn kill_9_against_a_server_that_forgets_keys_never_makes_a_second_status() {
+    let mock = MastodonMock::start();
+    let proxy = ForgetfulProxy::start(&mock.url, 0);
+    crash_loop(&mock, &proxy.url, 10);
+}
+
+fn crash_loop(mock: &MastodonMock, instance: &str, iterations: usize) {
     // Every status takes the server a while, so kills land before, during and after it.
     mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": {"type": "latency", "delay_ms": 300}}));
-    let iterations = 12;
     for i in 0..iterations {
-        let slug = format!("crash{i}");
+        let slug = format!("crash{i}-{}", fastrand::u32(..));
         let bot = daemon_bot(
-            &mock,
+            mock,
             &slug,
             "schedule = \"* * * * *\"\ncatch_up = \"5m\"",
             "",
         );
+        let config = std::fs::read_to_string(bot.config())
+            .unwrap()
+            .replace(&mock.url, instance);
+        std::fs::write(bot.config(), config).unwrap();
         let mut child = spawn(&bot);
         // From just after start (before the request) to well after the answer.
         let delay = Duration::from_millis(fastrand::u64(0..900));
@@ -272,7 +289,7 @@ fn kill_9_at_random_points_never_makes_a_second_status() {
         );
         std::thread::sleep(Duration::from_millis(400)); // a request cut off by the kill may still land
         assert_eq!(
-            statuses_with(&mock, &slug),
+            statuses_with(mock, &slug),
             1,
             "iteration {i} (killed after {delay:?}): journal {}\nstatuses {:?}",
             std::fs::read_to_string(bot.path("state/journal.jsonl")).unwrap_or_default(),

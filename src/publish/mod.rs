@@ -523,6 +523,26 @@ mod tests {
         assert_eq!(secs(&response(&[])), None);
     }
 
+    proptest::proptest! {
+        /// Whatever a server puts in its rate-limit headers, the wait is read
+        /// without a panic (no overflow, no out-of-range date).
+        #[test]
+        fn any_rate_limit_header_is_read_without_panic(
+            reset in "[-+0-9:TZ. a-zA-Z]{0,40}",
+            after in "[-0-9]{0,30}",
+            date in "[-+0-9:, a-zA-Z]{0,40}",
+        ) {
+            let mut b = http::Response::builder().status(429);
+            for (name, value) in [("x-ratelimit-reset", &reset), ("ratelimit-reset", &reset), ("retry-after", &after), ("date", &date)] {
+                if http::HeaderValue::from_str(value).is_ok() {
+                    b = b.header(name, value.as_str());
+                }
+            }
+            let response = reqwest::Response::from(b.body(Vec::<u8>::new()).unwrap());
+            let _ = rate_limit_wait(&response, chrono::DateTime::UNIX_EPOCH);
+        }
+    }
+
     #[test]
     fn server_urls() {
         assert!(check_server_url("k", "https://mastodon.example").is_ok());
