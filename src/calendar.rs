@@ -68,57 +68,83 @@ pub fn missing(grouped: &BTreeMap<(u32, u32), Vec<Post>>) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// The page's style: no script, no font or file from elsewhere.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+.months{display:grid;grid-template-columns:repeat(auto-fill,minmax(15em,1fr));gap:1.5em;align-items:start}\
+table{border-collapse:collapse}th{font-weight:normal;color:#666;font-size:.8em}\
+td{width:2em;height:2em;text-align:center;border:1px solid #ddd}\
+td.post{background:#dcefdc}td.post a{color:#124712;text-decoration:none;display:block}\
+td.gap{background:#f7d4d4;color:#8a1c1c;font-weight:bold}\
+.legend span{padding:0 .4em}";
+
 /// A one-page year grid: twelve months, each day linking to its post, gaps marked.
+/// Built with maud, which escapes every value it is given.
 pub fn html(year: i32, days: &[Day]) -> String {
-    use crate::publish::rss::escape;
+    use maud::{DOCTYPE, PreEscaped, html};
     let covered = days.iter().filter(|d| d.post.is_some()).count();
-    let mut h = String::new();
-    h.push_str(&format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Today Is... calendar {year}</title>\n<style>\n\
-body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}\n\
-.months{{display:grid;grid-template-columns:repeat(auto-fill,minmax(15em,1fr));gap:1.5em}}\n\
-table{{border-collapse:collapse}} th{{font-weight:normal;color:#666;font-size:.8em}}\n\
-td{{width:2em;height:2em;text-align:center;border:1px solid #ddd}}\n\
-td.post{{background:#dcefdc}} td.post a{{color:#124712;text-decoration:none;display:block}}\n\
-td.gap{{background:#f7d4d4;color:#8a1c1c;font-weight:bold}}\n\
-</style>\n</head>\n<body>\n<h1>Today Is... {year}</h1>\n<p>{covered} of {} days have a post; <span style=\"background:#f7d4d4\">red days</span> have none.</p>\n<div class=\"months\">\n",
-        days.len()
-    ));
-    for month in 1..=12u32 {
-        let month_days: Vec<&Day> = days.iter().filter(|d| d.date.month() == month).collect();
-        let Some(first) = month_days.first() else {
-            continue;
-        };
-        h.push_str(&format!(
-            "<table>\n<caption>{}</caption>\n<tr>",
-            first.date.format("%B")
-        ));
-        for wd in ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"] {
-            h.push_str(&format!("<th>{wd}</th>"));
-        }
-        h.push_str("</tr>\n<tr>");
-        let lead = first.date.weekday().num_days_from_monday();
-        h.push_str(&"<td></td>".repeat(lead as usize));
-        for (i, day) in month_days.iter().enumerate() {
-            if i > 0 && day.date.weekday().num_days_from_monday() == 0 {
-                h.push_str("</tr>\n<tr>");
+    let months: Vec<Vec<&Day>> = (1..=12u32)
+        .map(|m| days.iter().filter(|d| d.date.month() == m).collect())
+        .filter(|m: &Vec<&Day>| !m.is_empty())
+        .collect();
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Today Is... calendar " (year) }
+                style { (PreEscaped(STYLE)) }
             }
-            match day.post {
-                Some(p) => h.push_str(&format!(
-                    "<td class=\"post\"><a href=\"{}\" title=\"{} ({})\">{}</a></td>",
-                    escape(&p.url),
-                    escape(&p.title),
-                    p.date.year(),
-                    day.date.day()
-                )),
-                None => h.push_str(&format!(
-                    "<td class=\"gap\" title=\"no post\">{}</td>",
-                    day.date.day()
-                )),
+            body {
+                h1 { "Today Is... " (year) }
+                p.legend {
+                    (covered) " of " (days.len()) " days have a post: "
+                    span style="background:#dcefdc" { "green days" } " link to theirs, "
+                    span style="background:#f7d4d4" { "red days" } " have none."
+                }
+                div.months {
+                    @for month in &months {
+                        table {
+                            caption { (month[0].date.format("%B")) }
+                            tr { @for wd in ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"] { th { (wd) } } }
+                            @for week in weeks(month) {
+                                tr {
+                                    @for cell in week {
+                                        @match cell {
+                                            None => td {},
+                                            Some(Day { date, post: Some(p) }) => td.post {
+                                                a href=(p.url) title={ (p.title) " (" (p.date.year()) ")" } { (date.day()) }
+                                            },
+                                            Some(Day { date, post: None }) => td.gap title="no post" { (date.day()) },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
-        h.push_str("</tr>\n</table>\n");
+    };
+    let mut out = page.into_string();
+    out.push('\n');
+    out
+}
+
+/// A month's days in weeks from Monday, padded with `None` before the first.
+fn weeks<'a>(month: &[&'a Day<'a>]) -> Vec<Vec<Option<&'a Day<'a>>>> {
+    let mut weeks = vec![Vec::new()];
+    if let Some(first) = month.first() {
+        let lead = first.date.weekday().num_days_from_monday() as usize;
+        weeks[0].extend(std::iter::repeat_n(None, lead));
     }
-    h.push_str("</div>\n</body>\n</html>\n");
-    h
+    for day in month {
+        if weeks.last().is_some_and(|w| w.len() == 7) {
+            weeks.push(Vec::new());
+        }
+        if let Some(week) = weeks.last_mut() {
+            week.push(Some(*day));
+        }
+    }
+    weeks
 }

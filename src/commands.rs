@@ -13,7 +13,7 @@ use crate::config::{Config, Missing};
 use crate::editor;
 use crate::library::{self, Library};
 use crate::post::{self, Post, PostError};
-use crate::publish::{Environment, Output, Rendered};
+use crate::publish::Environment;
 use crate::runner::{self, Outcome};
 
 /// `preview`: what would go out on `date` (or for one post file).
@@ -110,7 +110,7 @@ pub fn preview(
     )?;
     writeln!(out, "{} ({})", post.title, post.date)?;
     for r in &outputs {
-        write_rendered(out, r)?;
+        r.write_text(out)?;
     }
     Ok(ok)
 }
@@ -123,51 +123,6 @@ fn post_json(post: &Post) -> Value {
         "url": post.url,
         "tags": post.tags,
     })
-}
-
-fn write_rendered(out: &mut dyn Write, r: &Rendered) -> std::io::Result<()> {
-    match &r.output {
-        Output::Mastodon(t) => {
-            writeln!(
-                out,
-                "\n--- {} (mastodon) {}/{} characters, {} ---",
-                r.publisher,
-                t.length,
-                t.limit,
-                t.visibility.as_str()
-            )?;
-            if let Some(cw) = &t.spoiler_text {
-                writeln!(out, "[content warning: {cw}]")?;
-            }
-            writeln!(out, "{}", t.text)?;
-            if let Some(i) = &t.image {
-                writeln!(out, "[image: {} — alt: {}]", i.path.display(), i.alt)?;
-            }
-        }
-        Output::Bluesky(b) => {
-            writeln!(
-                out,
-                "\n--- {} (bluesky) {}/{} graphemes, {} bytes ---",
-                r.publisher, b.length, b.limit, b.bytes
-            )?;
-            writeln!(out, "{}", b.text)?;
-            if let Some(card) = &b.card {
-                writeln!(out, "[link card: {} — {}]", card.title, card.uri)?;
-                if let Some(thumb) = &card.thumb {
-                    writeln!(out, "[thumbnail: {}]", thumb.display())?;
-                }
-            }
-        }
-        Output::Rss(i) => {
-            writeln!(out, "\n--- {} (rss) ---", r.publisher)?;
-            writeln!(out, "title:       {}", i.title)?;
-            writeln!(out, "link:        {}", i.link)?;
-            writeln!(out, "guid:        {}", i.guid)?;
-            writeln!(out, "pubDate:     {}", i.pub_date)?;
-            writeln!(out, "description: {}", i.description)?;
-        }
-    }
-    Ok(())
 }
 
 /// `check`: every problem in the config and the posts, and the calendar's coverage.

@@ -17,7 +17,7 @@ use crate::calendar;
 use crate::config::{Config, Missing};
 use crate::library::{self, Library};
 use crate::lock::{self, LockError, StateLock};
-use crate::publish::{Environment, PublishError, Publisher, PublisherConfig, Retry};
+use crate::publish::{Environment, PublishError, Publisher, Retry};
 use crate::runner::{self, Outcome};
 use crate::scheduler::Scheduler;
 use crate::status::Status;
@@ -302,10 +302,11 @@ fn refresh_library(current: &Loaded, status: &Mutex<Status>) {
         tracing::warn!("{e}");
     }
     let missing = calendar::missing(&calendar::by_month_day(&loaded.posts)).len();
-    let feed = current.config.publishers.iter().find_map(|(_, p)| match p {
-        PublisherConfig::Rss(r) => Some(r.path.clone()),
-        _ => None,
-    });
+    let feed = current
+        .config
+        .publishers
+        .iter()
+        .find_map(|(_, p)| p.served_file().map(Path::to_path_buf));
     update(status, |s| {
         s.posts_in_library = loaded.posts.len();
         s.days_without_post = missing;

@@ -76,6 +76,20 @@ pub fn confined(root: &Path, path: &Path) -> Result<PathBuf, String> {
     Ok(resolved)
 }
 
+/// Reads a post's picture (already confined to the posts folder by `post::load`)
+/// on the blocking pool: a regular file, no symlink, at most `max` bytes.
+pub async fn read_picture(file: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    if file.as_os_str().is_empty() {
+        return Err(std::io::Error::other(
+            "the picture was not checked against the posts folder",
+        ));
+    }
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || read_bounded(&file, max, false))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::mastodon::{describe, json_str};
+use super::http::{self, json_str, mime_of};
 use super::retry::{self, Attempt, Policy};
 use super::{
     BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
@@ -179,6 +179,54 @@ pub struct Bluesky {
     session: tokio::sync::Mutex<Option<Session>>,
 }
 
+/// How Bluesky's refusals read (`{"error": "...", "message": "..."}`).
+struct Reading {
+    /// Whether the call carried a session token, so an expired one means renew it.
+    auth: bool,
+}
+
+impl http::Dialect for Reading {
+    type Done = Answer;
+
+    fn ok(&self, body: Value) -> Answer {
+        Answer::Ok(body)
+    }
+
+    fn message(&self, body: &Value, raw: &str) -> String {
+        body.get("message")
+            .or_else(|| body.get("error"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| http::excerpt(raw))
+    }
+
+    fn refused(
+        &self,
+        status: StatusCode,
+        body: &Value,
+        message: &str,
+        what: &str,
+    ) -> Attempt<Answer> {
+        let error = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if self.auth && matches!(error, "ExpiredToken" | "InvalidToken") {
+            return Attempt::Done(Answer::Reauthenticate);
+        }
+        Attempt::Fatal(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => format!(
+                "{what}: the server refused the credentials (HTTP {}: {message}); check `identifier` and make a new app password (Settings > Privacy and security > App passwords) for `password_env` or `password_file`",
+                status.as_u16()
+            ),
+            s => format!(
+                "{what}: the server rejected it (HTTP {}: {error}: {message})",
+                s.as_u16()
+            ),
+        })
+    }
+}
+
 /// What a call answered, sorted.
 enum Answer {
     Ok(Value),
@@ -193,7 +241,7 @@ impl Bluesky {
             name: name.to_string(),
             config: config.clone(),
             env: env.clone(),
-            http: super::http_client(timeout),
+            http: http::client(timeout),
             policy: Policy::default(),
             timeout,
             session: tokio::sync::Mutex::new(None),
@@ -252,61 +300,16 @@ impl Bluesky {
         self.config.service.trim_end_matches('/').to_string()
     }
 
-    /// Sorts a response: done, log in again, retry, or a person must act.
+    /// Sorts a response: done, log in again, retry, or a person must act. With
+    /// `auth`, an expired or invalid token means "renew the session".
     async fn classify(
         &self,
         response: Result<reqwest::Response, reqwest::Error>,
         what: &str,
         auth: bool,
     ) -> Attempt<Answer> {
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                return Attempt::Again {
-                    why: format!("{what}: {}", describe(&e)),
-                    wait: None,
-                };
-            }
-        };
-        let status = response.status();
-        let wait = super::rate_limit_wait(&response, self.env.clock.now());
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let error = body
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let message = body
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or(&error)
-            .to_string();
-        match status {
-            s if s.is_success() && body.is_object() => Attempt::Done(Answer::Ok(body)),
-            s if s.is_success() => Attempt::Again {
-                why: format!("{what}: the server's answer is not JSON"),
-                wait: None,
-            },
-            StatusCode::TOO_MANY_REQUESTS => Attempt::Again {
-                why: format!("{what}: rate limited (HTTP 429 {error})"),
-                wait: Some(wait.unwrap_or(Duration::from_secs(60))),
-            },
-            _ if auth && matches!(error.as_str(), "ExpiredToken" | "InvalidToken") => {
-                Attempt::Done(Answer::Reauthenticate)
-            }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Fatal(format!(
-                "{what}: the server refused the credentials (HTTP {}: {message}); check `identifier` and make a new app password (Settings > Privacy and security > App passwords) for `password_env` or `password_file`",
-                status.as_u16()
-            )),
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Attempt::Again {
-                why: format!("{what}: HTTP {} ({message})", s.as_u16()),
-                wait: None,
-            },
-            s => Attempt::Fatal(format!(
-                "{what}: the server rejected it (HTTP {}: {error}: {message})",
-                s.as_u16()
-            )),
-        }
+        let dialect = Reading { auth };
+        http::classify(&dialect, response, what, self.env.clock.now()).await
     }
 
     /// Logs in with the app password (only when there is no usable session).
@@ -404,14 +407,14 @@ impl Bluesky {
     }
 
     async fn upload_thumb(&self, path: &Path, file: &Path) -> Result<Option<Value>, PublishError> {
-        let bytes = super::read_image(file, crate::files::MAX_IMAGE_BYTES)
+        let bytes = crate::files::read_picture(file, crate::files::MAX_IMAGE_BYTES)
             .await
             .map_err(|e| self.fatal(format!("cannot read the image {}: {e}", path.display())))?;
         if bytes.len() > MAX_THUMB {
             tracing::warn!(publisher = %self.name, image = %path.display(), "the image is over 1,000,000 bytes: the card goes without a thumbnail");
             return Ok(None);
         }
-        let mime = super::mastodon::mime_of(path);
+        let mime = mime_of(path);
         let (answer, _) = self
             .with_session("uploading the thumbnail", |s| {
                 self.http

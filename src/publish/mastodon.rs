@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::http::{self, json_str, mime_of};
 use super::retry::{self, Attempt, Policy};
 use super::{
     BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
@@ -137,7 +138,7 @@ impl Mastodon {
             name: name.to_string(),
             config: config.clone(),
             env: env.clone(),
-            http: super::http_client(timeout),
+            http: http::client(timeout),
             policy: Policy::default(),
             timeout,
         }
@@ -162,59 +163,18 @@ impl Mastodon {
         PublishError::new(&self.name, Retry::Never, message)
     }
 
-    /// Sorts a response into done, fatal, or worth another try.
+    /// Sorts a response into done, fatal, or worth another try (the shared
+    /// classifier, with Mastodon's reading of a refusal).
     async fn classify(
         &self,
         response: Result<Response, reqwest::Error>,
         what: &str,
     ) -> Attempt<serde_json::Value> {
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                return Attempt::Again {
-                    why: format!("{what}: {}", describe(&e)),
-                    wait: None,
-                };
-            }
-        };
-        let status = response.status();
-        let wait = super::rate_limit_wait(&response, self.env.clock.now());
-        let body = response.text().await.unwrap_or_default();
-        let server_message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-            .unwrap_or_else(|| body.chars().take(200).collect());
-        match status {
-            s if s.is_success() => match serde_json::from_str(&body) {
-                Ok(v) => Attempt::Done(v),
-                // The server may have acted; the idempotency key makes a retry safe.
-                Err(_) => Attempt::Again {
-                    why: format!("{what}: the server's answer is not JSON"),
-                    wait: None,
-                },
-            },
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Fatal(format!(
-                "{what}: the server refused the access token (HTTP {}: {server_message}); make a new token with the write:statuses and write:media scopes at {}/settings/applications and put it where `token_env` or `token_file` points",
-                status.as_u16(),
-                self.config.instance.trim_end_matches('/')
-            )),
-            StatusCode::UNPROCESSABLE_ENTITY => Attempt::Fatal(format!(
-                "{what}: the server rejected it (HTTP 422: {server_message})"
-            )),
-            StatusCode::TOO_MANY_REQUESTS => Attempt::Again {
-                why: format!("{what}: rate limited (HTTP 429)"),
-                wait: Some(wait.unwrap_or(Duration::from_secs(60))),
-            },
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Attempt::Again {
-                why: format!("{what}: HTTP {} ({server_message})", s.as_u16()),
-                wait: None,
-            },
-            s => Attempt::Fatal(format!("{what}: HTTP {} ({server_message})", s.as_u16())),
-        }
+        http::classify(self, response, what, self.env.clock.now()).await
     }
 
     async fn upload(&self, token: &str, image: &Attachment) -> Result<String, PublishError> {
-        let bytes = super::read_image(&image.file, crate::files::MAX_IMAGE_BYTES)
+        let bytes = crate::files::read_picture(&image.file, crate::files::MAX_IMAGE_BYTES)
             .await
             .map_err(|e| {
                 self.fatal(format!(
@@ -402,6 +362,41 @@ impl Mastodon {
         .await?;
         receipt_of(&status)
             .ok_or_else(|| self.fatal("posting the status: the answer has no id".into()))
+    }
+}
+
+impl http::Dialect for Mastodon {
+    type Done = serde_json::Value;
+
+    fn ok(&self, body: serde_json::Value) -> serde_json::Value {
+        body
+    }
+
+    fn message(&self, body: &serde_json::Value, raw: &str) -> String {
+        body.get("error")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| http::excerpt(raw))
+    }
+
+    fn refused(
+        &self,
+        status: StatusCode,
+        _body: &serde_json::Value,
+        message: &str,
+        what: &str,
+    ) -> Attempt<serde_json::Value> {
+        Attempt::Fatal(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => format!(
+                "{what}: the server refused the access token (HTTP {}: {message}); make a new token with the write:statuses and write:media scopes at {}/settings/applications and put it where `token_env` or `token_file` points",
+                status.as_u16(),
+                self.config.instance.trim_end_matches('/')
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                format!("{what}: the server rejected it (HTTP 422: {message})")
+            }
+            s => format!("{what}: HTTP {} ({message})", s.as_u16()),
+        })
     }
 }
 
@@ -601,37 +596,4 @@ fn receipt_of(status: &serde_json::Value) -> Option<Receipt> {
         remote_id: json_str(status, "id")?,
         url: json_str(status, "url").or_else(|| json_str(status, "uri")),
     })
-}
-
-pub(super) fn json_str(value: &serde_json::Value, key: &str) -> Option<String> {
-    match value.get(key)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-pub(super) fn mime_of(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        _ => "image/jpeg",
-    }
-}
-
-/// A transport error in a few words, without the URL's query or any header.
-pub(super) fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".into()
-    } else if e.is_connect() {
-        "cannot connect to the server".into()
-    } else {
-        "the connection failed".into()
-    }
 }

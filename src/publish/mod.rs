@@ -5,6 +5,7 @@
 //! bytes. Only this module and its backends touch the network.
 
 pub mod bluesky;
+pub(crate) mod http;
 pub mod mastodon;
 pub mod retry;
 pub mod rss;
@@ -42,6 +43,15 @@ impl PublisherConfig {
             PublisherConfig::Mastodon(_) => "mastodon",
             PublisherConfig::Rss(_) => "rss",
             PublisherConfig::Bluesky(_) => "bluesky",
+        }
+    }
+
+    /// The file this publisher writes that the daemon serves (the RSS feed at
+    /// `/feed.xml`), if any.
+    pub fn served_file(&self) -> Option<&Path> {
+        match self {
+            PublisherConfig::Rss(c) => Some(&c.path),
+            PublisherConfig::Mastodon(_) | PublisherConfig::Bluesky(_) => None,
         }
     }
 
@@ -116,6 +126,55 @@ pub enum Output {
     Mastodon(mastodon::Toot),
     Rss(rss::Item),
     Bluesky(bluesky::Skeet),
+}
+
+impl Rendered {
+    /// What `preview` prints for people: a header with the counts, then exactly
+    /// what goes out.
+    pub fn write_text(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.output {
+            Output::Mastodon(t) => {
+                writeln!(
+                    out,
+                    "\n--- {} (mastodon) {}/{} characters, {} ---",
+                    self.publisher,
+                    t.length,
+                    t.limit,
+                    t.visibility.as_str()
+                )?;
+                if let Some(cw) = &t.spoiler_text {
+                    writeln!(out, "[content warning: {cw}]")?;
+                }
+                writeln!(out, "{}", t.text)?;
+                if let Some(i) = &t.image {
+                    writeln!(out, "[image: {} — alt: {}]", i.path.display(), i.alt)?;
+                }
+            }
+            Output::Bluesky(b) => {
+                writeln!(
+                    out,
+                    "\n--- {} (bluesky) {}/{} graphemes, {} bytes ---",
+                    self.publisher, b.length, b.limit, b.bytes
+                )?;
+                writeln!(out, "{}", b.text)?;
+                if let Some(card) = &b.card {
+                    writeln!(out, "[link card: {} — {}]", card.title, card.uri)?;
+                    if let Some(thumb) = &card.thumb {
+                        writeln!(out, "[thumbnail: {}]", thumb.display())?;
+                    }
+                }
+            }
+            Output::Rss(i) => {
+                writeln!(out, "\n--- {} (rss) ---", self.publisher)?;
+                writeln!(out, "title:       {}", i.title)?;
+                writeln!(out, "link:        {}", i.link)?;
+                writeln!(out, "guid:        {}", i.guid)?;
+                writeln!(out, "pubDate:     {}", i.pub_date)?;
+                writeln!(out, "description: {}", i.description)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Output {
@@ -375,61 +434,6 @@ pub fn check_server_url(key: &str, value: &str) -> Result<url::Url, String> {
     }
 }
 
-/// How long a 429 asks us to wait: `X-RateLimit-Reset` (ISO 8601 on Mastodon) or
-/// `RateLimit-Reset` (Unix seconds on Bluesky) measured against the server's own `Date` when it sends one
-/// (so our clock's skew does not matter), else `Retry-After` seconds.
-pub(crate) fn rate_limit_wait(
-    response: &reqwest::Response,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<std::time::Duration> {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    let server_now = header("date")
-        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
-        .map(|d| d.with_timezone(&chrono::Utc))
-        .unwrap_or(now);
-    let reset = header("x-ratelimit-reset")
-        .or_else(|| header("ratelimit-reset"))
-        .and_then(|r| {
-            chrono::DateTime::parse_from_rfc3339(r)
-                .map(|d| d.with_timezone(&chrono::Utc))
-                .ok()
-                .or_else(|| {
-                    r.parse::<i64>()
-                        .ok()
-                        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-                })
-        });
-    if let Some(reset) = reset {
-        // A second more: the reset instant is when the window ends, not when it is open.
-        return Some(
-            (reset - server_now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1),
-        );
-    }
-    header("retry-after")
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(std::time::Duration::from_secs)
-}
-
-/// Reads a post's picture (already confined to the posts folder by `post::load`)
-/// on the blocking pool: a regular file, no symlink, at most `max` bytes.
-pub(crate) async fn read_image(file: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    if file.as_os_str().is_empty() {
-        return Err(std::io::Error::other(
-            "the picture was not checked against the posts folder",
-        ));
-    }
-    let file = file.to_path_buf();
-    tokio::task::spawn_blocking(move || crate::files::read_bounded(&file, max, false))
-        .await
-        .map_err(std::io::Error::other)?
-}
-
 /// The default of every backend's `timeout` key.
 pub(crate) fn default_timeout() -> String {
     "30s".into()
@@ -443,17 +447,6 @@ pub(crate) fn request_timeout(text: &str) -> Result<std::time::Duration, String>
         std::time::Duration::from_secs(1),
         std::time::Duration::from_secs(600),
     )
-}
-
-/// The HTTP client every backend uses: rustls, a per-request timeout, and a
-/// user agent that tells server admins who we are.
-pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
-        .user_agent(concat!("todayis/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -483,64 +476,6 @@ mod tests {
     fn secrets_stay_out_of_debug() {
         let s = Secret("hunter2".into());
         assert!(!format!("{s:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn rate_limit_resets_are_read_in_every_form() {
-        let response = |headers: &[(&str, &str)]| {
-            let mut b = http::Response::builder().status(429);
-            for (k, v) in headers {
-                b = b.header(*k, *v);
-            }
-            reqwest::Response::from(b.body(Vec::<u8>::new()).unwrap())
-        };
-        let now = chrono::DateTime::parse_from_rfc3339("2026-08-08T12:30:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let secs = |r: &reqwest::Response| rate_limit_wait(r, now).map(|d| d.as_secs());
-        // Mastodon: ISO 8601, measured against the server's Date, not our clock.
-        let mastodon = response(&[
-            ("x-ratelimit-reset", "2026-08-08T12:35:00.000000Z"),
-            ("date", "Sat, 08 Aug 2026 12:34:00 GMT"),
-        ]);
-        assert_eq!(secs(&mastodon), Some(61));
-        assert_eq!(
-            secs(&response(&[(
-                "x-ratelimit-reset",
-                "2026-08-08T12:35:00.000000Z"
-            )])),
-            Some(301)
-        );
-        // Bluesky: Unix seconds.
-        assert_eq!(
-            secs(&response(&[(
-                "ratelimit-reset",
-                &(now.timestamp() + 10).to_string()
-            )])),
-            Some(11)
-        );
-        assert_eq!(secs(&response(&[("retry-after", "7")])), Some(7));
-        assert_eq!(secs(&response(&[])), None);
-    }
-
-    proptest::proptest! {
-        /// Whatever a server puts in its rate-limit headers, the wait is read
-        /// without a panic (no overflow, no out-of-range date).
-        #[test]
-        fn any_rate_limit_header_is_read_without_panic(
-            reset in "[-+0-9:TZ. a-zA-Z]{0,40}",
-            after in "[-0-9]{0,30}",
-            date in "[-+0-9:, a-zA-Z]{0,40}",
-        ) {
-            let mut b = http::Response::builder().status(429);
-            for (name, value) in [("x-ratelimit-reset", &reset), ("ratelimit-reset", &reset), ("retry-after", &after), ("date", &date)] {
-                if http::HeaderValue::from_str(value).is_ok() {
-                    b = b.header(name, value.as_str());
-                }
-            }
-            let response = reqwest::Response::from(b.body(Vec::<u8>::new()).unwrap());
-            let _ = rate_limit_wait(&response, chrono::DateTime::UNIX_EPOCH);
-        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event as XmlEvent};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -156,37 +158,80 @@ impl Rss {
     /// The feed's XML for `items` (newest first). Deterministic.
     pub fn feed(&self, items: &[Item]) -> String {
         let c = &self.config;
-        let mut x = String::with_capacity(4096);
-        x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        x.push_str("<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n<channel>\n");
-        element(&mut x, 1, "title", &c.title);
-        element(&mut x, 1, "link", &c.link);
-        element(&mut x, 1, "description", &c.description);
-        element(&mut x, 1, "language", &self.env.language);
-        x.push_str(&format!(
-            "  <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",
-            escape(&c.feed_url)
-        ));
-        element(&mut x, 1, "generator", "todayis");
-        if let Some(newest) = items.first() {
-            element(&mut x, 1, "lastBuildDate", &newest.pub_date);
-        }
-        for item in items {
-            x.push_str("  <item>\n");
-            element(&mut x, 2, "title", &item.title);
-            element(&mut x, 2, "link", &item.link);
-            x.push_str(&format!(
-                "    <guid isPermaLink=\"false\">{}</guid>\n",
-                escape(&item.guid)
-            ));
-            element(&mut x, 2, "description", &item.description);
-            element(&mut x, 2, "content:encoded", &item.content_html);
-            element(&mut x, 2, "pubDate", &item.pub_date);
-            x.push_str("  </item>\n");
-        }
-        x.push_str("</channel>\n</rss>\n");
-        x
+        let mut w = Writer::new_with_indent(Vec::with_capacity(4096), b' ', 2);
+        // Writing to a Vec cannot fail; the results are checked all the same.
+        let written = (|| -> std::io::Result<()> {
+            w.write_event(XmlEvent::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+            w.create_element("rss")
+                .with_attributes([
+                    ("version", "2.0"),
+                    ("xmlns:atom", "http://www.w3.org/2005/Atom"),
+                    ("xmlns:content", "http://purl.org/rss/1.0/modules/content/"),
+                ])
+                .write_inner_content(|w| {
+                    w.create_element("channel").write_inner_content(|w| {
+                        text_element(w, "title", &c.title)?;
+                        text_element(w, "link", &c.link)?;
+                        text_element(w, "description", &c.description)?;
+                        text_element(w, "language", &self.env.language)?;
+                        w.create_element("atom:link")
+                            .with_attributes([
+                                ("href", xml_chars(&c.feed_url).as_str()),
+                                ("rel", "self"),
+                                ("type", "application/rss+xml"),
+                            ])
+                            .write_empty()?;
+                        text_element(w, "generator", "todayis")?;
+                        if let Some(newest) = items.first() {
+                            text_element(w, "lastBuildDate", &newest.pub_date)?;
+                        }
+                        for item in items {
+                            w.create_element("item").write_inner_content(|w| {
+                                text_element(w, "title", &item.title)?;
+                                text_element(w, "link", &item.link)?;
+                                w.create_element("guid")
+                                    .with_attribute(("isPermaLink", "false"))
+                                    .write_text_content(BytesText::new(&xml_chars(&item.guid)))?;
+                                text_element(w, "description", &item.description)?;
+                                text_element(w, "content:encoded", &item.content_html)?;
+                                text_element(w, "pubDate", &item.pub_date)?;
+                                Ok(())
+                            })?;
+                        }
+                        Ok(())
+                    })?;
+                    Ok(())
+                })?;
+            Ok(())
+        })();
+        debug_assert!(written.is_ok());
+        let mut xml = String::from_utf8(w.into_inner()).unwrap_or_default();
+        xml.push('\n');
+        xml
     }
+}
+
+/// `<name>text</name>`, the text escaped by the writer.
+fn text_element<W: std::io::Write>(
+    w: &mut Writer<W>,
+    name: &str,
+    text: &str,
+) -> std::io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(&xml_chars(text)))?;
+    Ok(())
+}
+
+/// Drops the characters XML 1.0 forbids (control characters but tab and line
+/// ends, U+FFFE, U+FFFF): escaping cannot make those valid.
+fn xml_chars(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !(((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                || c == '\u{fffe}'
+                || c == '\u{ffff}')
+        })
+        .collect()
 }
 
 impl Publisher for Rss {
@@ -363,39 +408,13 @@ fn safe_url(url: &str, schemes: &[&str]) -> bool {
     url::Url::parse(url).is_ok_and(|u| schemes.contains(&u.scheme()))
 }
 
-fn element(x: &mut String, depth: usize, name: &str, text: &str) {
-    x.push_str(&"  ".repeat(depth));
-    x.push_str(&format!("<{name}>{}</{name}>\n", escape(text)));
-}
-
-/// XML text escaping; characters XML 1.0 forbids are dropped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_everything_that_could_break_the_feed() {
-        assert_eq!(
-            escape("a & b <script> ]]> \"q\" 'a'\u{1}"),
-            "a &amp; b &lt;script&gt; ]]&gt; &quot;q&quot; &apos;a&apos;"
-        );
+    fn drops_what_xml_forbids() {
+        assert_eq!(xml_chars("a\u{1}b\tc\u{ffff}"), "ab\tc");
     }
 
     #[test]
