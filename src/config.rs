@@ -261,6 +261,22 @@ impl Config {
         })
     }
 
+    /// What the publishers need from the bot, for this config.
+    pub fn environment(
+        &self,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+        env_var: crate::publish::EnvVar,
+    ) -> crate::publish::Environment {
+        crate::publish::Environment {
+            clock,
+            language: self.language.clone(),
+            timezone: self.timezone,
+            state: self.state.clone(),
+            env_var,
+            journal_fault: None,
+        }
+    }
+
     /// The publishers named in `names` (all when empty), or the first unknown name.
     pub fn select_publishers(
         &self,

@@ -20,7 +20,7 @@ use crate::lock::{self, LockError, StateLock};
 use crate::publish::{Environment, PublishError, Publisher, Retry};
 use crate::runner::{self, Outcome};
 use crate::scheduler::Scheduler;
-use crate::status::Status;
+use crate::status::{PublicationResult, Status};
 
 /// What the outside world can ask of a running daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +62,8 @@ struct Loaded {
 
 fn load(config: Config, base_env: &Environment) -> Result<Loaded, String> {
     let env = Environment {
-        language: config.language.clone(),
-        timezone: config.timezone,
-        state: config.state.clone(),
-        ..base_env.clone()
+        journal_fault: base_env.journal_fault.clone(),
+        ..config.environment(base_env.clock.clone(), base_env.env_var.clone())
     };
     let publishers = runner::build_publishers(&config, &[], &env).map_err(|e| e.to_string())?;
     Ok(Loaded {
@@ -210,7 +208,13 @@ fn record(
             let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
             let date = scheduler_date(now, &current.config);
             for p in &current.publishers {
-                guard.record(p.name(), date, "failed", Some(e.to_string()), now);
+                guard.record(
+                    p.name(),
+                    date,
+                    PublicationResult::Failed,
+                    Some(e.to_string()),
+                    now,
+                );
             }
             return false;
         }
@@ -232,9 +236,11 @@ fn record(
     let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
     for (name, outcome) in result.outcomes {
         match outcome {
-            Outcome::Published { .. } => guard.record(&name, date, "published", None, now),
+            Outcome::Published { .. } => {
+                guard.record(&name, date, PublicationResult::Published, None, now)
+            }
             Outcome::AlreadyPublished { .. } => {
-                guard.record(&name, date, "already_published", None, now)
+                guard.record(&name, date, PublicationResult::AlreadyPublished, None, now)
             }
             Outcome::Failed(PublishError { message, retry, .. }) => {
                 if retry == Retry::Later {
@@ -243,7 +249,7 @@ fn record(
                 } else {
                     tracing::error!(publisher = %name, %date, "{message}; not retried until fixed: then run `todayis publish --date {date}`");
                 }
-                guard.record(&name, date, "failed", Some(message), now);
+                guard.record(&name, date, PublicationResult::Failed, Some(message), now);
             }
         }
     }
@@ -348,4 +354,42 @@ fn announce(current: &Loaded, scheduler: &Scheduler, status: &Mutex<Status>) {
 fn update(status: &Mutex<Status>, f: impl FnOnce(&mut Status)) {
     let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
     f(&mut guard);
+}
+
+/// Starts the HTTP side (if configured), wires signals to the daemon, and runs it.
+pub async fn serve(path: PathBuf, config: Config, env: Environment) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let status = Arc::new(Mutex::new(Status::default()));
+    if let Some(addr) = config.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("`server.listen`: cannot listen on {addr}: {e}"))?;
+        tracing::info!(%addr, "serving /healthz, /metrics and /feed.xml");
+        let app = crate::server::router(crate::server::AppState {
+            status: Arc::clone(&status),
+            clock: Arc::clone(&env.clock),
+        });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("the HTTP server stopped: {e}");
+            }
+        });
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            let sent = tokio::select! {
+                _ = term.recv() => tx.send(Signal::Stop).await,
+                _ = int.recv() => tx.send(Signal::Stop).await,
+                _ = hup.recv() => tx.send(Signal::Reload).await,
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+    run(path, config, env, status, rx, Options::default()).await
 }

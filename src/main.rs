@@ -12,8 +12,6 @@ use clap::{Parser, Subcommand};
 use todayis::clock::Clock;
 use todayis::commands::{self, CalendarFormat};
 use todayis::config::{self, Config};
-use todayis::publish::Environment;
-use todayis::status::Status;
 use todayis::{daemon, server};
 
 #[derive(Parser)]
@@ -174,14 +172,10 @@ fn main() -> ExitCode {
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = Environment {
-        clock: Arc::clone(&clock),
-        language: config.language.clone(),
-        timezone: config.timezone,
-        state: config.state.clone(),
-        env_var: Arc::new(|name| std::env::var(name).ok()),
-        journal_fault: None,
-    };
+    let env = config.environment(
+        Arc::clone(&clock),
+        Arc::new(|name| std::env::var(name).ok()),
+    );
     let today = clock.now().with_timezone(&config.timezone).date_naive();
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -195,11 +189,12 @@ fn main() -> ExitCode {
         }
     };
     let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
     let result = match cli.command {
         Command::Run => runtime
-            .block_on(run_daemon(path, config, env))
+            .block_on(daemon::serve(path, config, env))
             .map(|()| true),
-        Command::Healthcheck => runtime.block_on(healthcheck(&config)),
+        Command::Healthcheck => runtime.block_on(server::healthcheck(&config)),
         Command::Preview {
             date,
             post,
@@ -207,6 +202,7 @@ fn main() -> ExitCode {
             json,
         } => commands::preview(
             &mut out,
+            &mut err,
             &config,
             &env,
             date.unwrap_or(today),
@@ -220,6 +216,7 @@ fn main() -> ExitCode {
             force,
         } => runtime.block_on(commands::publish(
             &mut out,
+            &mut err,
             &config,
             &env,
             date.unwrap_or(today),
@@ -231,7 +228,7 @@ fn main() -> ExitCode {
             strict,
             json,
         } => runtime.block_on(commands::check(
-            &mut out, &config, &env, online, strict, json,
+            &mut out, &mut err, &config, &env, online, strict, json,
         )),
         Command::Import(ImportFrom::Blogger {
             source,
@@ -242,9 +239,13 @@ fn main() -> ExitCode {
             let dir = out.unwrap_or_else(|| config.posts.clone());
             return finish(run_import(&source, &dir, blog_url.as_deref(), overwrite));
         }
-        Command::Calendar { year, format } => {
-            commands::calendar(&mut out, &config, year.unwrap_or(today.year()), format)
-        }
+        Command::Calendar { year, format } => commands::calendar(
+            &mut out,
+            &mut err,
+            &config,
+            year.unwrap_or(today.year()),
+            format,
+        ),
     };
     finish(result)
 }
@@ -293,79 +294,6 @@ fn finish(result: anyhow::Result<bool>) -> ExitCode {
             } else {
                 1
             })
-        }
-    }
-}
-
-/// Starts the HTTP side (if configured), wires signals to the daemon, and runs it.
-async fn run_daemon(path: PathBuf, config: Config, env: Environment) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let status = Arc::new(std::sync::Mutex::new(Status::default()));
-    if let Some(addr) = config.listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("`server.listen`: cannot listen on {addr}: {e}"))?;
-        tracing::info!(%addr, "serving /healthz, /metrics and /feed.xml");
-        let app = server::router(server::AppState {
-            status: Arc::clone(&status),
-            clock: Arc::clone(&env.clock),
-        });
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!("the HTTP server stopped: {e}");
-            }
-        });
-    }
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
-        loop {
-            let sent = tokio::select! {
-                _ = term.recv() => tx.send(daemon::Signal::Stop).await,
-                _ = int.recv() => tx.send(daemon::Signal::Stop).await,
-                _ = hup.recv() => tx.send(daemon::Signal::Reload).await,
-            };
-            if sent.is_err() {
-                break;
-            }
-        }
-    });
-    daemon::run(path, config, env, status, rx, daemon::Options::default()).await
-}
-
-/// Asks the daemon's own /healthz; loopback when it listens on all interfaces.
-async fn healthcheck(config: &Config) -> anyhow::Result<bool> {
-    let Some(mut addr) = config.listen else {
-        anyhow::bail!("`server.listen` is not set: the health check needs the daemon's HTTP side");
-    };
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()?;
-    match client.get(format!("http://{addr}/healthz")).send().await {
-        Ok(r) if r.status().is_success() => Ok(true),
-        Ok(r) => {
-            eprintln!("unhealthy: /healthz answered {}", r.status());
-            Ok(false)
-        }
-        Err(e) => {
-            eprintln!(
-                "unhealthy: cannot reach http://{addr}/healthz ({})",
-                if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "no answer"
-                }
-            );
-            Ok(false)
         }
     }
 }

@@ -120,3 +120,38 @@ async fn feed(State(state): State<AppState>, request: HeaderMap) -> Response {
     );
     (StatusCode::OK, headers, bytes).into_response()
 }
+
+/// Asks the daemon's own /healthz; loopback when it listens on all interfaces.
+pub async fn healthcheck(config: &crate::config::Config) -> anyhow::Result<bool> {
+    let Some(mut addr) = config.listen else {
+        anyhow::bail!("`server.listen` is not set: the health check needs the daemon's HTTP side");
+    };
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    match client.get(format!("http://{addr}/healthz")).send().await {
+        Ok(r) if r.status().is_success() => Ok(true),
+        Ok(r) => {
+            eprintln!("unhealthy: /healthz answered {}", r.status());
+            Ok(false)
+        }
+        Err(e) => {
+            eprintln!(
+                "unhealthy: cannot reach http://{addr}/healthz ({})",
+                if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "no answer"
+                }
+            );
+            Ok(false)
+        }
+    }
+}

@@ -8,16 +8,40 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+/// What a publisher's last attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationResult {
+    Published,
+    AlreadyPublished,
+    Failed,
+}
+
+impl PublicationResult {
+    pub const ALL: [PublicationResult; 3] = [
+        PublicationResult::Published,
+        PublicationResult::AlreadyPublished,
+        PublicationResult::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicationResult::Published => "published",
+            PublicationResult::AlreadyPublished => "already_published",
+            PublicationResult::Failed => "failed",
+        }
+    }
+}
+
 /// One publisher's record.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PublisherStatus {
-    /// `published`, `already_published` or `failed`.
-    pub last_result: Option<&'static str>,
+    pub last_result: Option<PublicationResult>,
     pub last_date: Option<NaiveDate>,
     pub last_message: Option<String>,
     pub last_success: Option<DateTime<Utc>>,
     #[serde(skip)]
-    pub counts: BTreeMap<&'static str, u64>,
+    pub counts: BTreeMap<PublicationResult, u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -53,7 +77,7 @@ impl Status {
         &mut self,
         publisher: &str,
         date: NaiveDate,
-        result: &'static str,
+        result: PublicationResult,
         message: Option<String>,
         now: DateTime<Utc>,
     ) {
@@ -61,7 +85,7 @@ impl Status {
         p.last_result = Some(result);
         p.last_date = Some(date);
         p.last_message = message;
-        if result == "published" {
+        if result == PublicationResult::Published {
             p.last_success = Some(now);
         }
         *p.counts.entry(result).or_default() += 1;
@@ -80,12 +104,13 @@ impl Status {
             "# HELP todayis_publications_total Publications by publisher and result.\n# TYPE todayis_publications_total counter"
         );
         for (name, p) in &self.publishers {
-            for result in ["published", "already_published", "failed"] {
-                let n = p.counts.get(result).copied().unwrap_or(0);
+            for result in PublicationResult::ALL {
+                let n = p.counts.get(&result).copied().unwrap_or(0);
                 let _ = writeln!(
                     m,
-                    "todayis_publications_total{{publisher=\"{}\",result=\"{result}\"}} {n}",
-                    label(name)
+                    "todayis_publications_total{{publisher=\"{}\",result=\"{}\"}} {n}",
+                    label(name),
+                    result.as_str()
                 );
             }
         }
@@ -110,6 +135,11 @@ impl Status {
                 t.timestamp()
             );
         }
+        let _ = writeln!(
+            m,
+            "# HELP todayis_wakeups_total Times the scheduler loop has woken.\n# TYPE todayis_wakeups_total counter\ntodayis_wakeups_total {}",
+            self.wakeups
+        );
         let _ = writeln!(
             m,
             "# HELP todayis_posts Posts in the library.\n# TYPE todayis_posts gauge\ntodayis_posts {}",

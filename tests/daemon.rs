@@ -162,7 +162,12 @@ async fn ten_days_across_the_spring_change_publish_once_a_day() {
         "{pub_dates:?}"
     );
     let status = status.lock().unwrap();
-    assert_eq!(status.publishers["rss"].counts.get("published"), Some(&10));
+    assert_eq!(
+        status.publishers["rss"]
+            .counts
+            .get(&todayis::status::PublicationResult::Published),
+        Some(&10)
+    );
 }
 
 #[tokio::test(start_paused = true)]

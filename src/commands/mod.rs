@@ -1,0 +1,43 @@
+//! The commands that print: preview, check, calendar, publish and import. Each
+//! gathers what it found into a report (a plain serializable struct), then prints
+//! it: the text is one printer, `--json` is serde on the same struct, so the two
+//! never drift. Each returns whether the job succeeded; `main.rs` turns that into
+//! an exit status. Warnings go to the `err` writer, never `eprintln!` from inside.
+
+mod calendar;
+mod check;
+mod import;
+mod preview;
+mod publish;
+
+use serde::Serialize;
+
+use crate::post::Post;
+
+pub use calendar::{CalendarFormat, CalendarReport, calendar};
+pub use check::{CheckReport, check};
+pub use import::{ImportSource, import};
+pub use preview::{PreviewReport, preview};
+pub use publish::publish;
+
+/// A post as reports show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostSummary {
+    pub path: String,
+    pub title: String,
+    pub date: chrono::NaiveDate,
+    pub url: String,
+    pub tags: Vec<String>,
+}
+
+impl From<&Post> for PostSummary {
+    fn from(post: &Post) -> Self {
+        PostSummary {
+            path: post.path.display().to_string(),
+            title: post.title.clone(),
+            date: post.date,
+            url: post.url.clone(),
+            tags: post.tags.clone(),
+        }
+    }
+}

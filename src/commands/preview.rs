@@ -1,0 +1,141 @@
+//! `preview`: exactly what would go out on a date, or for one post file.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::PostSummary;
+use crate::calendar;
+use crate::config::Config;
+use crate::library::{self, Library};
+use crate::post::{self, Post};
+use crate::publish::{Environment, Rendered};
+use crate::runner;
+
+/// What `preview` found; `--json` prints it as it is.
+#[derive(Debug, Serialize)]
+pub struct PreviewReport {
+    pub date: NaiveDate,
+    pub timezone: String,
+    pub post: Option<PostSummary>,
+    pub outputs: Vec<Rendered>,
+    /// A broken post file, or a post too long for a publisher (on stderr).
+    #[serde(skip)]
+    pub errors: Vec<String>,
+    /// On a day with no post: the next day that has one, and its title.
+    #[serde(skip)]
+    pub next: Option<(NaiveDate, String)>,
+}
+
+impl PreviewReport {
+    pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let Some(post) = &self.post else {
+            writeln!(
+                out,
+                "{} ({}): no post for this day",
+                self.date, self.timezone
+            )?;
+            if let Some((d, title)) = &self.next {
+                writeln!(
+                    out,
+                    "the next post goes out on {d}: {title} (`todayis preview --date {d}`)"
+                )?;
+            }
+            return Ok(());
+        };
+        writeln!(out, "{} ({}): {}", self.date, self.timezone, post.path)?;
+        writeln!(out, "{} ({})", post.title, post.date)?;
+        for r in &self.outputs {
+            r.write_text(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// `preview`: what would go out on `date` (or for one post file).
+#[allow(clippy::too_many_arguments)]
+pub fn preview(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    config: &Config,
+    env: &Environment,
+    date: NaiveDate,
+    post_file: Option<&Path>,
+    names: &[String],
+    as_json: bool,
+) -> anyhow::Result<bool> {
+    let publishers = runner::build_publishers(config, names, env)?;
+    let (post, errors) = match post_file {
+        Some(file) => match load_draft(config, file) {
+            Ok(p) => (Some(p), vec![]),
+            Err(e) => (None, vec![e.to_string()]),
+        },
+        None => {
+            let (post, errors) = library::post_for(
+                &Library::new(&config.posts),
+                date,
+                config.leap_day,
+                config.pick,
+            )?;
+            (post, errors.iter().map(ToString::to_string).collect())
+        }
+    };
+    let mut report = PreviewReport {
+        date,
+        timezone: config.timezone.name().to_string(),
+        post: post.as_ref().map(PostSummary::from),
+        outputs: Vec::new(),
+        errors,
+        next: None,
+    };
+    // A broken file among the day's others does not fail the day's preview; a
+    // broken draft does.
+    let mut ok = report.errors.is_empty() || post_file.is_none();
+    if let Some(post) = &post {
+        let occasion = runner::occasion(config, date);
+        for p in &publishers {
+            match p.render(post, &occasion) {
+                Ok(r) => report.outputs.push(r),
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    ok = false;
+                }
+            }
+        }
+    } else if post_file.is_none() && !as_json {
+        // Tell the editor when the next one goes out (and so which gap to fill).
+        let loaded = Library::new(&config.posts).load_all()?;
+        let grouped = calendar::by_month_day(&loaded.posts);
+        report.next = date.iter_days().skip(1).take(366).find_map(|d| {
+            calendar::pick_for(&grouped, d, config.leap_day, config.pick)
+                .map(|p| (d, p.title.clone()))
+        });
+    }
+    for e in &report.errors {
+        writeln!(err, "error: {e}")?;
+    }
+    if as_json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        report.write_text(out)?;
+    }
+    Ok(ok)
+}
+
+/// A draft: inside the library it may show the library's pictures; outside it,
+/// only pictures from its own folder.
+fn load_draft(config: &Config, file: &Path) -> Result<Post, post::PostError> {
+    let inside = file
+        .canonicalize()
+        .ok()
+        .zip(config.posts.canonicalize().ok())
+        .is_some_and(|(f, root)| f.starts_with(root));
+    let root = if inside {
+        config.posts.clone()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    post::load(file, &root)
+}
