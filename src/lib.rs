@@ -17,27 +17,27 @@
 //! - [`clock`]: time as a dependency.
 //! - [`atomic`]: whole-file writes that a crash cannot tear.
 //! - [`position`]: byte offsets to `line:column` for error messages.
-pub mod atomic;
-pub mod calendar;
+pub(crate) mod atomic;
+pub(crate) mod calendar;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
-pub mod editor;
-pub mod fetch;
-pub mod files;
+pub(crate) mod editor;
+pub(crate) mod fetch;
+pub(crate) mod files;
 pub mod import;
 pub mod journal;
-pub mod library;
-pub mod lock;
-pub mod position;
+pub(crate) mod library;
+pub(crate) mod lock;
+pub(crate) mod position;
 pub mod post;
 pub mod publish;
 pub mod render;
 pub mod runner;
-pub mod schedule;
-pub mod scheduler;
+pub(crate) mod schedule;
+pub(crate) mod scheduler;
 pub mod server;
-pub mod settings;
+pub(crate) mod settings;
 pub mod status;
 pub mod text;

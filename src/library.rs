@@ -31,9 +31,6 @@ pub struct LibraryError {
 /// The most folders below the posts folder that are listed.
 const MAX_FOLDERS: usize = 10_000;
 
-/// A post file's path and the month-day its name claims, if it claims one.
-pub type PostFile = (PathBuf, Option<(u32, u32)>);
-
 /// The posts folder.
 #[derive(Debug, Clone)]
 pub struct Library {
@@ -45,10 +42,6 @@ impl Library {
         Library {
             root: root.to_path_buf(),
         }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// The `.md` files whose claimed month-day passes `wanted`, sorted, and warnings

@@ -242,8 +242,6 @@ impl PublishError {
 pub enum RenderError {
     #[error("{publisher}: {source}")]
     TooLong { publisher: String, source: TooLong },
-    #[error("{publisher}: {message}")]
-    Other { publisher: String, message: String },
 }
 
 /// A publication's identity and its `Idempotency-Key`: the same for every attempt
