@@ -12,8 +12,9 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::position::Position;
-use crate::publish::PublisherConfig;
+use crate::publish::{PublisherConfig, RawPublisher};
 use crate::schedule::Schedule;
+use crate::settings::Problem;
 pub use crate::settings::clean;
 
 /// Where the config is looked for when neither `--config` nor `$TODAYIS_CONFIG` names it.
@@ -24,7 +25,7 @@ pub const DEFAULT_PATH: &str = "config/todayis.toml";
 #[error("{}", problems.iter().map(|p| format!("{}: {p}", path.display())).collect::<Vec<_>>().join("\n"))]
 pub struct ConfigError {
     pub path: PathBuf,
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 /// A `--publisher NAME` that the config does not have: a usage error.
@@ -140,7 +141,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
-            problems: vec![format!("cannot read the config: {e}")],
+            problems: vec![Problem::new("", format!("cannot read the config: {e}"))],
         })?;
         Config::parse(path, &text)
     }
@@ -156,9 +157,10 @@ impl Config {
             let pos = e
                 .span()
                 .map_or(Position::START, |s| Position::of(text, s.start));
-            fail(vec![format!(
-                "{pos}: {}",
-                e.message().trim().replace('\n', " ")
+            fail(vec![Problem::located(
+                pos,
+                "",
+                e.message().trim().replace('\n', " "),
             )])
         })?;
         // Serde stops at the first unknown key; find them all, then read the rest.
@@ -173,9 +175,9 @@ impl Config {
                         let pos = te
                             .span()
                             .map_or(Position::START, |s| Position::of(text, s.start));
-                        format!("{pos}: {}", te.message().trim().replace('\n', " "))
+                        Problem::located(pos, "", te.message().trim().replace('\n', " "))
                     }
-                    _ => e.message().trim().replace('\n', " "),
+                    _ => Problem::new("", e.message().trim().replace('\n', " ")),
                 };
                 problems.push(located);
                 return Err(fail(problems));
@@ -187,51 +189,49 @@ impl Config {
 
         let posts = clean(&base.join(&bot.posts));
         if !posts.is_dir() {
-            problems.push(format!(
-                "`bot.posts`: the folder {} does not exist",
-                posts.display()
+            problems.push(Problem::new(
+                "bot.posts",
+                format!("the folder {} does not exist", posts.display()),
             ));
         }
         let timezone = bot.timezone.parse::<Tz>().map_err(|_| {
-            format!(
-                "`bot.timezone`: `{}` is not an IANA time zone name (e.g. Europe/London)",
-                bot.timezone
+            Problem::new(
+                "bot.timezone",
+                format!(
+                    "`{}` is not an IANA time zone name (e.g. Europe/London)",
+                    bot.timezone
+                ),
             )
         });
         let schedule = Schedule::parse(&bot.schedule)
-            .map_err(|e| format!("`bot.schedule`: `{}`: {e}", bot.schedule));
+            .map_err(|e| Problem::new("bot.schedule", format!("`{}`: {e}", bot.schedule)));
         let catch_up =
             crate::settings::bounded_duration(&bot.catch_up, Duration::ZERO, MAX_CATCH_UP)
                 .map(|d| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero()))
-                .map_err(|e| format!("`bot.catch_up`: {e}"));
+                .map_err(|e| Problem::new("bot.catch_up", e));
         if !crate::post::is_language_tag(&bot.language) {
-            problems.push(format!(
-                "`bot.language`: `{}` is not a language tag like `en`",
-                bot.language
+            problems.push(Problem::new(
+                "bot.language",
+                format!("`{}` is not a language tag like `en`", bot.language),
             ));
         }
         let listen = match raw.server.map(|s| s.listen) {
             None => Ok(None),
             Some(l) => l.parse::<SocketAddr>().map(Some).map_err(|_| {
-                format!("`server.listen`: `{l}` is not an address like 127.0.0.1:8080")
+                Problem::new(
+                    "server.listen",
+                    format!("`{l}` is not an address like 127.0.0.1:8080"),
+                )
             }),
         };
 
         let mut publishers = Vec::new();
         for (name, value) in raw.publishers {
             let key = format!("publishers.{name}");
-            match PublisherConfig::deserialize(value) {
-                Ok(mut publisher) => {
-                    publisher.resolve_paths(base);
-                    problems.extend(
-                        publisher
-                            .validate()
-                            .into_iter()
-                            .map(|p| format!("`{key}.{p}")),
-                    );
-                    publishers.push((name, publisher));
-                }
-                Err(e) => problems.push(format!("`{key}`: {}", e.message().trim())),
+            match RawPublisher::deserialize(value).map(|raw| raw.check(base)) {
+                Ok(Ok(publisher)) => publishers.push((name, publisher)),
+                Ok(Err(found)) => problems.extend(found.into_iter().map(|p| p.within(&key))),
+                Err(e) => problems.push(Problem::new(key, e.message().trim())),
             }
         }
 
@@ -311,15 +311,19 @@ const SERVER_KEYS: &[&str] = &["listen"];
 
 /// Removes the keys the config does not know (outside `[publishers.*]`, whose
 /// backends check their own) and says where each was.
-fn remove_unknown_keys(text: &str, table: &mut toml::Table) -> Vec<String> {
+fn remove_unknown_keys(text: &str, table: &mut toml::Table) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut report = |section: Option<&str>, key: &str, known: &[&str]| {
         let name = section.map_or(key.to_string(), |s| format!("{s}.{key}"));
         let pos = key_position(text, section, key);
         let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-        problems.push(format!(
-            "{pos}: unknown key `{name}`, expected one of {}",
-            expected.join(", ")
+        problems.push(Problem::located(
+            pos,
+            name.clone(),
+            format!(
+                "unknown key `{name}`, expected one of {}",
+                expected.join(", ")
+            ),
         ));
     };
     let unknown_top: Vec<String> = table
@@ -402,7 +406,12 @@ instance = "http://mastodon.example"
 token_env = "T"
 "#;
         let err = Config::parse(&path, text).unwrap_err();
-        let all = err.problems.join("\n");
+        let all = err
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         for key in [
             "bot.posts",
             "bot.timezone",
@@ -424,7 +433,9 @@ token_env = "T"
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
         assert_eq!(err.problems.len(), 1);
         assert!(
-            err.problems[0].starts_with("5:1: unknown key `bot.shedule`, expected one of `posts`"),
+            err.problems[0]
+                .to_string()
+                .starts_with("5:1: unknown key `bot.shedule`, expected one of `posts`"),
             "{}",
             err.problems[0]
         );
@@ -432,7 +443,12 @@ token_env = "T"
         // Unknown keys do not hide the other problems.
         let text = "[bot]\nposts = \".\"\ntimezone = \"Mars/Base\"\nschedule = \"0 9 * * *\"\nshedule = \"x\"\ncolour = 1\n[sever]\nlisten = 1\n";
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
-        let all = err.problems.join("\n");
+        let all = err
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         for expected in [
             "5:1: unknown key `bot.shedule`",
             "6:1: unknown key `bot.colour`",
@@ -445,7 +461,9 @@ token_env = "T"
         let text = "[bot]\nposts = \".\"\ntimezone = 5\nschedule = \"0 9 * * *\"\n";
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
         assert!(
-            err.problems[0].starts_with("3:12: invalid type: integer `5`, expected a string"),
+            err.problems[0]
+                .to_string()
+                .starts_with("3:12: invalid type: integer `5`, expected a string"),
             "{}",
             err.problems[0]
         );
@@ -453,7 +471,9 @@ token_env = "T"
         let text = "[bot]\nposts = \".\"\ntimezone = \"UTC\"\nschedule = \"0 9 * * *\"\n[publishers.m]\ntype = \"mastodon\"\ninstance = \"https://a.example\"\ntokn = \"x\"\n";
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
         assert!(
-            err.problems[0].starts_with("`publishers.m`: unknown field `tokn`"),
+            err.problems[0]
+                .to_string()
+                .starts_with("`publishers.m`: unknown field `tokn`"),
             "{}",
             err.problems[0]
         );
@@ -461,7 +481,9 @@ token_env = "T"
         let text = "[bot]\nposts = \".\"\ntimezone = \"UTC\"\nschedule = \"0 9 * * *\"\n[publishers.m]\ntype = \"myspace\"\n";
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err();
         assert!(
-            err.problems[0].contains("unknown variant `myspace`"),
+            err.problems[0]
+                .to_string()
+                .contains("unknown variant `myspace`"),
             "{}",
             err.problems[0]
         );

@@ -5,6 +5,76 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::position::Position;
+
+/// One problem with a config key: formatted in one place, [`Problem`]'s `Display`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key's full name, e.g. `publishers.mastodon.timeout`.
+    pub key: String,
+    pub message: String,
+    /// Where in the file, when the parser knows (unknown keys, bad values).
+    pub at: Option<Position>,
+}
+
+impl Problem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            key: key.into(),
+            message: message.into(),
+            at: None,
+        }
+    }
+
+    /// A problem the parser located; its message names the key itself.
+    pub fn located(at: Position, key: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            at: Some(at),
+            ..Problem::new(key, message)
+        }
+    }
+
+    /// The same problem inside a table: `timeout` within `publishers.m`.
+    pub fn within(self, table: &str) -> Problem {
+        Problem {
+            key: format!("{table}.{}", self.key),
+            ..self
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            Some(at) => write!(f, "{at}: {}", self.message),
+            None if self.key.is_empty() => f.write_str(&self.message),
+            None => write!(f, "`{}`: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Collects problems while values are checked, so all are reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    /// The value, or `None` with the problem noted under `key`.
+    pub fn take<T>(&mut self, key: &str, checked: Result<T, String>) -> Option<T> {
+        checked.map_err(|m| self.0.push(Problem::new(key, m))).ok()
+    }
+
+    /// Notes a problem when `bad`.
+    pub fn check(&mut self, bad: bool, key: &str, message: &str) {
+        if bad {
+            self.0.push(Problem::new(key, message));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Parses durations like `6h`, `90m`, `1h30m`, `45s` or `0`, with checked
 /// arithmetic: a number too large for any duration is an error, never a panic.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

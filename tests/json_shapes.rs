@@ -18,7 +18,10 @@ fn bot() -> Bot {
         "tags = [\"ColdWar\"]\ncontent_warning = \"Repression\"\nsources = [\"https://www.britannica.com/event/Secret-Speech\"]",
     );
     Bot::new(
-        &[("02-25-k.md", &khrushchev), ("02-30-bad.md", "+++\ntitle = 1\n+++\n")],
+        &[
+            ("02-25-k.md", &khrushchev),
+            ("02-30-bad.md", "+++\ntitle = 1\n+++\n"),
+        ],
         &format!("{PUBLISHERS}{}", rss_publisher("")),
     )
 }
@@ -33,7 +36,10 @@ fn json_of(bot: &Bot, args: &[&str]) -> String {
 
 #[test]
 fn preview_json() {
-    insta::assert_snapshot!(json_of(&bot(), &["preview", "--date", "2026-02-25", "--json"]));
+    insta::assert_snapshot!(json_of(
+        &bot(),
+        &["preview", "--date", "2026-02-25", "--json"]
+    ));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use todayis::clock::FixedClock;
 use todayis::config::Config;
 use todayis::post::{self, Post};
-use todayis::publish::{Environment, Occasion, Output, Publisher, PublisherConfig};
+use todayis::publish::{Environment, Occasion, Output, Publisher, RawPublisher};
 use todayis::text::mastodon_length;
 
 fn env() -> Environment {
@@ -29,8 +29,8 @@ fn mastodon(template: &str, limit: usize, hashtags: &[&str]) -> Box<dyn Publishe
         tags.join(", "),
         serde_json::to_string(template).unwrap()
     );
-    let config: PublisherConfig = toml::from_str(&toml).unwrap();
-    config.build("mastodon", &env())
+    let raw: RawPublisher = toml::from_str(&toml).unwrap();
+    raw.check(Path::new(".")).unwrap().build("mastodon", &env())
 }
 
 fn occasion(date: &str) -> Occasion {

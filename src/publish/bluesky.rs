@@ -24,6 +24,7 @@ use super::{
 };
 use crate::post::Post;
 use crate::render::{self, Message};
+use crate::settings::{Problem, Problems};
 
 /// The most UTF-8 bytes a post's text may have, whatever its graphemes.
 const MAX_BYTES: usize = 3000;
@@ -62,43 +63,62 @@ fn default_true() -> bool {
     true
 }
 
+/// `[publishers.NAME]` with `type = "bluesky"`, checked once at load.
+#[derive(Debug, Clone)]
+pub struct BlueskySettings {
+    pub service: url::Url,
+    pub identifier: String,
+    pub password: SecretSource,
+    pub max_graphemes: usize,
+    pub link_card: bool,
+    pub hashtags: Vec<String>,
+    pub template: Option<String>,
+    pub timeout: Duration,
+}
+
 impl BlueskyConfig {
-    pub(super) fn resolve_paths(&mut self, base: &Path) {
-        if let Some(f) = &self.password_file {
-            self.password_file = Some(crate::settings::clean(&base.join(f)));
-        }
-    }
-
-    pub(super) fn validate(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(e) = super::check_server_url("service", &self.service) {
-            problems.push(e);
-        }
-        if self.identifier.trim().is_empty() {
-            problems.push("identifier`: the account's handle or DID".into());
-        }
-        if let Err(e) = self.password_source() {
-            problems.push(e);
-        }
-        if let Some(Err(e)) = self.template.as_deref().map(render::check_template) {
-            problems.push(format!("template`: {e}"));
-        }
-        if self.max_graphemes == 0 || self.max_graphemes > 300 {
-            problems.push("max_graphemes`: Bluesky allows 1 to 300".into());
-        }
-        if let Err(e) = super::request_timeout(&self.timeout) {
-            problems.push(format!("timeout`: {e}"));
-        }
-        problems
-    }
-
-    fn password_source(&self) -> Result<SecretSource, String> {
-        SecretSource::from_keys(
-            self.password_env.as_ref(),
-            self.password_file.as_ref(),
+    pub(super) fn check(self, base: &Path) -> Result<BlueskySettings, Vec<Problem>> {
+        let mut problems = Problems::default();
+        let service = problems.take("service", super::check_server_url(&self.service));
+        let identifier = self.identifier.trim().to_string();
+        problems.check(
+            identifier.is_empty(),
+            "identifier",
+            "the account's handle or DID",
+        );
+        let password = problems.take(
             "password_env",
-            "password_file",
-        )
+            SecretSource::from_keys(
+                self.password_env.as_ref(),
+                self.password_file.as_ref(),
+                ("password_env", "password_file"),
+                base,
+            ),
+        );
+        if let Some(template) = &self.template {
+            problems.take("template", render::check_template(template));
+        }
+        problems.check(
+            self.max_graphemes == 0 || self.max_graphemes > 300,
+            "max_graphemes",
+            "Bluesky allows 1 to 300",
+        );
+        let timeout = problems.take("timeout", super::request_timeout(&self.timeout));
+        match (service, password, timeout) {
+            (Some(service), Some(password), Some(timeout)) if problems.is_empty() => {
+                Ok(BlueskySettings {
+                    service,
+                    identifier,
+                    password,
+                    max_graphemes: self.max_graphemes,
+                    link_card: self.link_card,
+                    hashtags: self.hashtags,
+                    template: self.template,
+                    timeout,
+                })
+            }
+            _ => Err(problems.0),
+        }
     }
 }
 
@@ -171,7 +191,7 @@ struct Session {
 
 pub struct Bluesky {
     name: String,
-    config: BlueskyConfig,
+    config: BlueskySettings,
     env: Environment,
     http: reqwest::Client,
     policy: Policy,
@@ -235,8 +255,8 @@ enum Answer {
 }
 
 impl Bluesky {
-    pub fn new(name: &str, config: &BlueskyConfig, env: &Environment) -> Self {
-        let timeout = super::request_timeout(&config.timeout).unwrap_or(Duration::from_secs(30));
+    pub fn new(name: &str, config: &BlueskySettings, env: &Environment) -> Self {
+        let timeout = config.timeout;
         Bluesky {
             name: name.to_string(),
             config: config.clone(),
@@ -253,10 +273,7 @@ impl Bluesky {
     }
 
     fn xrpc(&self, method: &str) -> String {
-        format!(
-            "{}/xrpc/{method}",
-            self.config.service.trim_end_matches('/')
-        )
+        format!("{}/xrpc/{method}", super::base_of(&self.config.service))
     }
 
     /// Where the session is kept.
@@ -270,7 +287,7 @@ impl Bluesky {
         let path = self.session_path();
         let bound = Session {
             service: self.bound_service(),
-            identifier: self.config.identifier.trim().to_string(),
+            identifier: self.config.identifier.as_str().to_string(),
             ..session.clone()
         };
         let bytes = serde_json::to_vec(&bound).map_err(|e| self.fatal(e.to_string()))?;
@@ -289,7 +306,7 @@ impl Bluesky {
         let bytes = crate::files::read_bounded(&self.session_path(), 64 * 1024, false).ok()?;
         let session: Session = serde_json::from_slice(&bytes).ok()?;
         let same = session.service == self.bound_service()
-            && session.identifier == self.config.identifier.trim();
+            && session.identifier == self.config.identifier.as_str();
         if !same {
             tracing::info!(publisher = %self.name, "the kept session is for another server or account: logging in afresh");
         }
@@ -297,7 +314,7 @@ impl Bluesky {
     }
 
     fn bound_service(&self) -> String {
-        self.config.service.trim_end_matches('/').to_string()
+        super::base_of(&self.config.service).to_string()
     }
 
     /// Sorts a response: done, log in again, retry, or a person must act. With
@@ -316,8 +333,8 @@ impl Bluesky {
     async fn login(&self) -> Result<Session, PublishError> {
         let password = self
             .config
-            .password_source()
-            .and_then(|s| s.read(&self.env))
+            .password
+            .read(&self.env)
             .map_err(|e| self.fatal(format!("no app password: {e}")))?;
         let body = json!({"identifier": self.config.identifier, "password": password.expose()});
         let answer = retry::run(&self.name, self.policy, || async {
@@ -470,8 +487,8 @@ impl Publisher for Bluesky {
     fn account(&self) -> String {
         format!(
             "bluesky {} {}",
-            self.config.service.trim_end_matches('/'),
-            self.config.identifier.trim()
+            super::base_of(&self.config.service),
+            self.config.identifier.as_str()
         )
     }
 
@@ -758,7 +775,7 @@ mod tests {
             env_var: std::sync::Arc::new(|_| None),
             journal_fault: None,
         };
-        Bluesky::new("bluesky", &config, &env)
+        Bluesky::new("bluesky", &config.check(Path::new(".")).unwrap(), &env)
     }
 
     #[test]

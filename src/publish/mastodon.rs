@@ -17,6 +17,7 @@ use super::{
 };
 use crate::post::Post;
 use crate::render::{self, Message};
+use crate::settings::{Problem, Problems};
 use crate::text::mastodon_length;
 
 /// `[publishers.NAME]` with `type = "mastodon"`.
@@ -61,40 +62,54 @@ impl Visibility {
     }
 }
 
+/// `[publishers.NAME]` with `type = "mastodon"`, checked once at load.
+#[derive(Debug, Clone)]
+pub struct MastodonSettings {
+    pub instance: url::Url,
+    pub token: SecretSource,
+    pub visibility: Visibility,
+    pub max_characters: usize,
+    pub hashtags: Vec<String>,
+    pub template: Option<String>,
+    pub timeout: Duration,
+}
+
 impl MastodonConfig {
-    pub(super) fn resolve_paths(&mut self, base: &Path) {
-        if let Some(f) = &self.token_file {
-            self.token_file = Some(crate::settings::clean(&base.join(f)));
-        }
-    }
-
-    pub(super) fn validate(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(e) = super::check_server_url("instance", &self.instance) {
-            problems.push(e);
-        }
-        if let Err(e) = self.token_source() {
-            problems.push(e);
-        }
-        if let Some(Err(e)) = self.template.as_deref().map(render::check_template) {
-            problems.push(format!("template`: {e}"));
-        }
-        if self.max_characters == 0 {
-            problems.push("max_characters`: must be above 0".into());
-        }
-        if let Err(e) = super::request_timeout(&self.timeout) {
-            problems.push(format!("timeout`: {e}"));
-        }
-        problems
-    }
-
-    fn token_source(&self) -> Result<SecretSource, String> {
-        SecretSource::from_keys(
-            self.token_env.as_ref(),
-            self.token_file.as_ref(),
+    pub(super) fn check(self, base: &Path) -> Result<MastodonSettings, Vec<Problem>> {
+        let mut problems = Problems::default();
+        let instance = problems.take("instance", super::check_server_url(&self.instance));
+        let token = problems.take(
             "token_env",
-            "token_file",
-        )
+            SecretSource::from_keys(
+                self.token_env.as_ref(),
+                self.token_file.as_ref(),
+                ("token_env", "token_file"),
+                base,
+            ),
+        );
+        if let Some(template) = &self.template {
+            problems.take("template", render::check_template(template));
+        }
+        problems.check(
+            self.max_characters == 0,
+            "max_characters",
+            "must be above 0",
+        );
+        let timeout = problems.take("timeout", super::request_timeout(&self.timeout));
+        match (instance, token, timeout) {
+            (Some(instance), Some(token), Some(timeout)) if problems.is_empty() => {
+                Ok(MastodonSettings {
+                    instance,
+                    token,
+                    visibility: self.visibility,
+                    max_characters: self.max_characters,
+                    hashtags: self.hashtags,
+                    template: self.template,
+                    timeout,
+                })
+            }
+            _ => Err(problems.0),
+        }
     }
 }
 
@@ -124,7 +139,7 @@ pub struct Attachment {
 
 pub struct Mastodon {
     name: String,
-    config: MastodonConfig,
+    config: MastodonSettings,
     env: Environment,
     http: reqwest::Client,
     policy: Policy,
@@ -132,8 +147,8 @@ pub struct Mastodon {
 }
 
 impl Mastodon {
-    pub fn new(name: &str, config: &MastodonConfig, env: &Environment) -> Self {
-        let timeout = super::request_timeout(&config.timeout).unwrap_or(Duration::from_secs(30));
+    pub fn new(name: &str, config: &MastodonSettings, env: &Environment) -> Self {
+        let timeout = config.timeout;
         Mastodon {
             name: name.to_string(),
             config: config.clone(),
@@ -145,15 +160,11 @@ impl Mastodon {
     }
 
     fn endpoint(&self, path: &str) -> String {
-        format!("{}{path}", self.config.instance.trim_end_matches('/'))
+        format!("{}{path}", super::base_of(&self.config.instance))
     }
 
     fn token(&self) -> Result<String, PublishError> {
-        let source = self
-            .config
-            .token_source()
-            .map_err(|e| self.fatal(format!("`{e}")))?;
-        let secret = source.read(&self.env).map_err(|e| {
+        let secret = self.config.token.read(&self.env).map_err(|e| {
             self.fatal(format!("no access token: {e}; give it an access token with the write:statuses and write:media scopes"))
         })?;
         Ok(secret.expose().to_string())
@@ -390,7 +401,7 @@ impl http::Dialect for Mastodon {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => format!(
                 "{what}: the server refused the access token (HTTP {}: {message}); make a new token with the write:statuses and write:media scopes at {}/settings/applications and put it where `token_env` or `token_file` points",
                 status.as_u16(),
-                self.config.instance.trim_end_matches('/')
+                super::base_of(&self.config.instance)
             ),
             StatusCode::UNPROCESSABLE_ENTITY => {
                 format!("{what}: the server rejected it (HTTP 422: {message})")
@@ -406,7 +417,7 @@ impl Publisher for Mastodon {
     }
 
     fn account(&self) -> String {
-        format!("mastodon {}", self.config.instance.trim_end_matches('/'))
+        format!("mastodon {}", super::base_of(&self.config.instance))
     }
 
     fn settle(&self) -> Duration {

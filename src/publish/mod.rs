@@ -24,16 +24,38 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::post::Post;
 use crate::render::TooLong;
+use crate::settings::Problem;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A backend's config, as written under `[publishers.NAME]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum PublisherConfig {
+pub enum RawPublisher {
     Mastodon(mastodon::MastodonConfig),
     Rss(rss::RssConfig),
     Bluesky(bluesky::BlueskyConfig),
+}
+
+impl RawPublisher {
+    /// Checks every key once, at load, into settings (URLs parsed, durations read,
+    /// the secret's source decided); relative paths are resolved against `base`.
+    /// Problems name the key within the table.
+    pub fn check(self, base: &Path) -> Result<PublisherConfig, Vec<Problem>> {
+        match self {
+            RawPublisher::Mastodon(c) => c.check(base).map(PublisherConfig::Mastodon),
+            RawPublisher::Rss(c) => c.check(base).map(PublisherConfig::Rss),
+            RawPublisher::Bluesky(c) => c.check(base).map(PublisherConfig::Bluesky),
+        }
+    }
+}
+
+/// A backend's checked settings.
+#[derive(Debug, Clone)]
+pub enum PublisherConfig {
+    Mastodon(mastodon::MastodonSettings),
+    Rss(rss::RssSettings),
+    Bluesky(bluesky::BlueskySettings),
 }
 
 impl PublisherConfig {
@@ -52,24 +74,6 @@ impl PublisherConfig {
         match self {
             PublisherConfig::Rss(c) => Some(&c.path),
             PublisherConfig::Mastodon(_) | PublisherConfig::Bluesky(_) => None,
-        }
-    }
-
-    /// Makes relative paths relative to the config file's folder.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        match self {
-            PublisherConfig::Mastodon(c) => c.resolve_paths(base),
-            PublisherConfig::Rss(c) => c.resolve_paths(base),
-            PublisherConfig::Bluesky(c) => c.resolve_paths(base),
-        }
-    }
-
-    /// Problems, each starting with the key it is about.
-    pub fn validate(&self) -> Vec<String> {
-        match self {
-            PublisherConfig::Mastodon(c) => c.validate(),
-            PublisherConfig::Rss(c) => c.validate(),
-            PublisherConfig::Bluesky(c) => c.validate(),
         }
     }
 
@@ -366,21 +370,20 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
-    /// Checks that exactly one of the two keys is set.
+    /// Checks that exactly one of the two keys is set; a file is resolved
+    /// against `base` (the config's folder). The problem is under `env_key`.
     pub fn from_keys(
         env: Option<&String>,
         file: Option<&PathBuf>,
-        env_key: &str,
-        file_key: &str,
+        (env_key, file_key): (&str, &str),
+        base: &Path,
     ) -> Result<SecretSource, String> {
         match (env, file) {
             (Some(e), None) if !e.trim().is_empty() => Ok(SecretSource::Env(e.clone())),
-            (None, Some(f)) => Ok(SecretSource::File(f.clone())),
-            (Some(_), Some(_)) => Err(format!(
-                "{env_key}`: set `{env_key}` or `{file_key}`, not both"
-            )),
+            (None, Some(f)) => Ok(SecretSource::File(crate::settings::clean(&base.join(f)))),
+            (Some(_), Some(_)) => Err(format!("set `{env_key}` or `{file_key}`, not both")),
             _ => Err(format!(
-                "{env_key}`: set `{env_key}` (an environment variable's name) or `{file_key}` (a file holding the secret)"
+                "set `{env_key}` (an environment variable's name) or `{file_key}` (a file holding the secret)"
             )),
         }
     }
@@ -412,24 +415,27 @@ impl SecretSource {
 
 /// Checks a server address: https, or plain http for loopback addresses only
 /// (a token must never cross a network in clear text).
-pub fn check_server_url(key: &str, value: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(value).map_err(|e| format!("{key}`: `{value}` is not a URL: {e}"))?;
+pub fn check_server_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("`{value}` is not a URL: {e}"))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(format!("{key}`: `{value}` has no host")),
+        None => return Err(format!("`{value}` has no host")),
     };
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
         "http" => Err(format!(
-            "{key}`: `{value}` must use https (plain http only for loopback addresses)"
+            "`{value}` must use https (plain http only for loopback addresses)"
         )),
-        other => Err(format!(
-            "{key}`: `{value}`: the scheme must be https, not {other}"
-        )),
+        other => Err(format!("`{value}`: the scheme must be https, not {other}")),
     }
+}
+
+/// An address as a backend uses it: without the trailing slash.
+pub(crate) fn base_of(url: &url::Url) -> &str {
+    url.as_str().trim_end_matches('/')
 }
 
 /// The default of every backend's `timeout` key.
@@ -478,12 +484,12 @@ mod tests {
 
     #[test]
     fn server_urls() {
-        assert!(check_server_url("k", "https://mastodon.example").is_ok());
-        assert!(check_server_url("k", "http://127.0.0.1:3000").is_ok());
-        assert!(check_server_url("k", "http://[::1]:3000").is_ok());
-        assert!(check_server_url("k", "http://localhost:3000").is_ok());
-        assert!(check_server_url("k", "http://mastodon.example").is_err());
-        assert!(check_server_url("k", "ftp://mastodon.example").is_err());
-        assert!(check_server_url("k", "mastodon.example").is_err());
+        assert!(check_server_url("https://mastodon.example").is_ok());
+        assert!(check_server_url("http://127.0.0.1:3000").is_ok());
+        assert!(check_server_url("http://[::1]:3000").is_ok());
+        assert!(check_server_url("http://localhost:3000").is_ok());
+        assert!(check_server_url("http://mastodon.example").is_err());
+        assert!(check_server_url("ftp://mastodon.example").is_err());
+        assert!(check_server_url("mastodon.example").is_err());
     }
 }

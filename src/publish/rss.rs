@@ -19,6 +19,7 @@ use super::{
 use crate::atomic;
 use crate::post::Post;
 use crate::render;
+use crate::settings::{Problem, Problems};
 
 /// `[publishers.NAME]` with `type = "rss"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,28 +38,44 @@ fn default_max_items() -> usize {
     30
 }
 
-impl RssConfig {
-    pub(super) fn resolve_paths(&mut self, base: &Path) {
-        self.path = crate::settings::clean(&base.join(&self.path));
-    }
+/// `[publishers.NAME]` with `type = "rss"`, checked once at load.
+#[derive(Debug, Clone)]
+pub struct RssSettings {
+    pub path: PathBuf,
+    /// As written (it is the feed's identity in every item's guid).
+    pub feed_url: String,
+    pub title: String,
+    pub link: String,
+    pub description: String,
+    pub max_items: usize,
+}
 
-    pub(super) fn validate(&self) -> Vec<String> {
-        let mut problems = Vec::new();
+impl RssConfig {
+    pub(super) fn check(self, base: &Path) -> Result<RssSettings, Vec<Problem>> {
+        let mut problems = Problems::default();
         for (key, value) in [("feed_url", &self.feed_url), ("link", &self.link)] {
-            match url::Url::parse(value) {
-                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
-                _ => problems.push(format!("{key}`: `{value}` must be an absolute http(s) URL")),
-            }
+            let web = url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+            problems.check(
+                !web,
+                key,
+                &format!("`{value}` must be an absolute http(s) URL"),
+            );
         }
         for (key, value) in [("title", &self.title), ("description", &self.description)] {
-            if value.trim().is_empty() {
-                problems.push(format!("{key}`: must not be empty"));
-            }
+            problems.check(value.trim().is_empty(), key, "must not be empty");
         }
-        if self.max_items == 0 {
-            problems.push("max_items`: must be above 0".into());
+        problems.check(self.max_items == 0, "max_items", "must be above 0");
+        if !problems.is_empty() {
+            return Err(problems.0);
         }
-        problems
+        Ok(RssSettings {
+            path: crate::settings::clean(&base.join(&self.path)),
+            feed_url: self.feed_url,
+            title: self.title,
+            link: self.link,
+            description: self.description,
+            max_items: self.max_items,
+        })
     }
 }
 
@@ -83,12 +100,12 @@ pub struct Item {
 
 pub struct Rss {
     name: String,
-    config: RssConfig,
+    config: RssSettings,
     env: Environment,
 }
 
 impl Rss {
-    pub fn new(name: &str, config: &RssConfig, env: &Environment) -> Self {
+    pub fn new(name: &str, config: &RssSettings, env: &Environment) -> Self {
         Rss {
             name: name.to_string(),
             config: config.clone(),
