@@ -299,13 +299,23 @@ fn one_failing_publisher_never_stops_another() {
 #[test]
 fn check_online_names_the_account_and_compares_the_limit() {
     let mock = MastodonMock::start();
+    // A limit below the server's is safe (and may be the operator's choice): a note.
     let bot = khrushchev_bot(&mastodon_publisher(&mock, "max_characters = 400"));
     let out = bot.cmd(&["check", "--online"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("mastodon: posts as @testuser"), "{stdout}");
     assert!(
-        stdout.contains("max_characters is 400 but the server allows 500"),
+        stdout.contains("mastodon: note: max_characters is 400, below the server's 500"),
+        "{stdout}"
+    );
+    // Above it, toots would be refused: a problem.
+    let bot = khrushchev_bot(&mastodon_publisher(&mock, "max_characters = 600"));
+    let out = bot.cmd(&["check", "--online"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("mastodon: problem: max_characters is 600 but the server allows only 500"),
         "{stdout}"
     );
 }

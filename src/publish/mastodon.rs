@@ -546,8 +546,15 @@ impl Publisher for Mastodon {
                 Some(max) if max as usize == self.config.max_characters => {
                     report.findings.push(format!("max_characters {max} matches the server"))
                 }
+                // A lower limit is safe, and may be the operator's choice: a note.
+                Some(max) if (max as usize) > self.config.max_characters => {
+                    report.findings.push(format!(
+                        "note: max_characters is {}, below the server's {max}: toots stay shorter than they could be (set `max_characters = {max}` to use it all)",
+                        self.config.max_characters
+                    ))
+                }
                 Some(max) => report.problems.push(format!(
-                    "max_characters is {} but the server allows {max}: set `max_characters = {max}`",
+                    "max_characters is {} but the server allows only {max}: set `max_characters = {max}`, or longer toots will be refused",
                     self.config.max_characters
                 )),
                 None => report.findings.push("the server does not advertise its character limit".into()),
