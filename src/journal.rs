@@ -25,6 +25,31 @@ pub enum Event {
     /// The server has it (journals from before the write-ahead rule hold only these).
     #[default]
     Done,
+    /// The server has the corrected version (`todayis correct`): it supersedes the
+    /// `done` before it.
+    Corrected,
+}
+
+impl Event {
+    /// Whether the record says the publication is on the server.
+    pub fn is_out(self) -> bool {
+        matches!(self, Event::Done | Event::Corrected)
+    }
+}
+
+/// What went out, so a later edit of the post can be told apart and carried over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// SHA-256 of the rendering and of the picture's bytes.
+    pub digest: String,
+    /// The rendering as it went out (the output's JSON, as `preview --json` shows it).
+    pub output: serde_json::Value,
+    /// SHA-256 of the picture's bytes, when it carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// The server's ids of its media.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
 }
 
 /// One journal line.
@@ -53,6 +78,9 @@ pub struct Record {
     pub remote_id: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// What went out (`done` and `corrected` records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<Sent>,
     /// When it was journaled.
     pub at: DateTime<Utc>,
 }
@@ -146,12 +174,13 @@ impl Journal {
         &self.records
     }
 
-    /// The newest `done` record of `who` for `date`, if it published.
+    /// The newest `done` or `corrected` record of `who` for `date`, if it published:
+    /// what is on the server now.
     pub fn published(&self, who: Who<'_>, date: NaiveDate) -> Option<&Record> {
         self.records
             .iter()
             .rev()
-            .find(|r| r.event == Event::Done && r.is(who, date))
+            .find(|r| r.event.is_out() && r.is(who, date))
     }
 
     /// The newest intent of `who` for `date` that no `done` answers: it may or may not
@@ -231,6 +260,7 @@ mod tests {
             marker: None,
             remote_id: Some("1".into()),
             url: None,
+            sent: None,
             at: DateTime::parse_from_rfc3339("2024-02-25T09:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),

@@ -66,13 +66,32 @@ enum Command {
     },
     /// Publish the day's post now, once per publisher (journaled)
     Publish {
+        /// The publishing date [default: today in the bot's time zone]
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<NaiveDate>,
+        /// Only these publishers (repeatable)
         #[arg(long = "publisher", value_name = "NAME")]
         publishers: Vec<String>,
-        /// Publish even where the journal says it was done
+        /// Publish again where the journal says it was done: a new status, record and feed item
         #[arg(long)]
         force: bool,
+    },
+    /// Carry a post fixed after it went out to everywhere it went (Mastodon edits in
+    /// place, the feed item is rewritten; Bluesky only with --repost)
+    #[command(after_help = "Example: todayis correct --date 2026-02-25 --dry-run")]
+    Correct {
+        /// The publishing date [default: today in the bot's time zone]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+        /// Only these publishers (repeatable)
+        #[arg(long = "publisher", value_name = "NAME")]
+        publishers: Vec<String>,
+        /// Show what would change, per publisher, and send nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Where a service has no edit (Bluesky): delete the post and post the corrected one (its likes and reposts are lost)
+        #[arg(long)]
+        repost: bool,
     },
     /// Validate the config and every post; show the calendar's coverage
     Check {
@@ -222,6 +241,20 @@ fn main() -> ExitCode {
             date.unwrap_or(today),
             &publishers,
             force,
+        )),
+        Command::Correct {
+            date,
+            publishers,
+            dry_run,
+            repost,
+        } => runtime.block_on(commands::correct(
+            &mut out,
+            &config,
+            &env,
+            date.unwrap_or(today),
+            &publishers,
+            dry_run,
+            repost,
         )),
         Command::Check {
             online,

@@ -14,12 +14,13 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use futures_util::future::join_all;
 
 use crate::config::{Config, UnknownPublisher};
-use crate::journal::{Event, Journal, Record, Who};
+use crate::journal::{Event, Journal, Record, Sent, Who};
 use crate::library::{self, Library, LibraryError};
 use crate::lock::{self, AcquireError, StateLock};
 use crate::post::{Post, PostError};
 use crate::publish::{
-    Environment, IdempotencyKey, Occasion, PublishError, Publisher, Receipt, Retry,
+    Change, Environment, IdempotencyKey, Occasion, PublishError, Publisher, Receipt, Rendered,
+    Retry,
 };
 
 /// What happened to one publisher on one date.
@@ -108,8 +109,53 @@ pub async fn post_for_date(
         })
 }
 
+/// SHA-256 of the post's picture, read on the blocking pool; `None` without one
+/// (or when it cannot be read: then the publication itself fails on it).
+pub async fn picture_digest(post: &Post) -> Option<String> {
+    let post = post.clone();
+    tokio::task::spawn_blocking(move || picture_digest_now(&post))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// [`picture_digest`], reading in place (for commands that run no runtime).
+pub fn picture_digest_now(post: &Post) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let image = post.image.as_ref()?;
+    let bytes =
+        crate::files::read_bounded(&image.file, crate::files::MAX_IMAGE_BYTES, false).ok()?;
+    Some(hex(&Sha256::digest(&bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the journal keeps of a publication: the rendering, and a digest of it and
+/// of its picture, so a later edit of the post is seen.
+pub fn sent_of(rendered: &Rendered, picture: Option<String>, receipt: &Receipt) -> Sent {
+    let output = serde_json::to_value(&rendered.output).unwrap_or_default();
+    Sent {
+        digest: digest_of(&output, picture.as_deref()),
+        output,
+        picture,
+        media: receipt.media.clone(),
+    }
+}
+
+/// SHA-256 of a rendering's JSON and its picture's digest.
+pub fn digest_of(output: &serde_json::Value, picture: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(output.to_string().as_bytes());
+    hasher.update(b"\0");
+    hasher.update(picture.unwrap_or_default().as_bytes());
+    hex(&hasher.finalize())
+}
+
 /// The post's identity in the journal: its path below the posts folder.
-fn post_id(config: &Config, post: &Post) -> String {
+pub fn post_id(config: &Config, post: &Post) -> String {
     post.path
         .strip_prefix(&config.posts)
         .unwrap_or(&post.path)
@@ -230,6 +276,7 @@ async fn publish_one(
             receipt: Receipt {
                 remote_id: done.remote_id.unwrap_or_default(),
                 url: done.url,
+                media: vec![],
             },
         }));
     }
@@ -289,6 +336,7 @@ async fn publish_one(
         marker: Some(rendered.output.marker(&key)),
         remote_id: None,
         url: None,
+        sent: None,
         at: env.clock.now(),
     };
     journal
@@ -296,11 +344,13 @@ async fn publish_one(
         .await
         .append(intent.clone())
         .map_err(|e| journal_failed("nothing was sent: cannot record the intent", e))?;
+    let picture = picture_digest(post).await;
     let receipt = publisher.publish(&rendered, &key).await?;
     let done = Record {
         event: Event::Done,
         remote_id: Some(receipt.remote_id.clone()),
         url: receipt.url.clone(),
+        sent: Some(sent_of(&rendered, picture, &receipt)),
         at: env.clock.now(),
         ..intent
     };
@@ -324,4 +374,168 @@ async fn publish_one(
         receipt,
         reconciled: false,
     }))
+}
+
+/// What `correct` found, or did, for one publisher.
+#[derive(Debug)]
+pub enum Correction {
+    /// Nothing went out for that date.
+    NotPublished,
+    /// What went out is not on record (it was found on the server after a lost
+    /// answer, or published by an older version): nothing to compare with.
+    NotOnRecord,
+    /// The post reads as it did when it went out.
+    Unchanged,
+    /// The day now picks another post file than the one that went out: refused.
+    OtherPost { sent: String, now: String },
+    /// It changed; `applied` is what the server has now (`None` in a dry run).
+    Changed {
+        changes: Vec<Change>,
+        applied: Option<Receipt>,
+    },
+    /// It changed, but the correction failed (or cannot be made in place).
+    Failed {
+        changes: Vec<Change>,
+        error: PublishError,
+    },
+}
+
+/// Carries the post for `date` as it reads now to what went out, publisher by
+/// publisher: an edit in place, journaled. A rerun after a crash finishes the job;
+/// a rerun after success finds nothing changed.
+pub async fn correct_date(
+    config: &Config,
+    env: &Environment,
+    publishers: &[Arc<dyn Publisher>],
+    date: NaiveDate,
+    dry_run: bool,
+    repost: bool,
+    lock_wait: Duration,
+) -> Result<(Option<Post>, Vec<(String, Correction)>), RunError> {
+    let holder = format!(
+        "pid {} (todayis), correcting {date} since {}",
+        std::process::id(),
+        env.clock.now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let _lock = StateLock::acquire(&config.state, lock::PUBLISH, &holder, lock_wait).await?;
+    let (mut journal, _) = Journal::open(&config.state).map_err(|source| RunError::Journal {
+        state: config.state.clone(),
+        source,
+    })?;
+    let (post, _) = post_for_date(config, date).await?;
+    let picture = match &post {
+        Some(p) => picture_digest(p).await,
+        None => None,
+    };
+    let occasion = occasion(config, date);
+    let mut results = Vec::new();
+    for publisher in publishers {
+        let name = publisher.name().to_string();
+        let account = publisher.account();
+        let who = Who {
+            name: &name,
+            account: &account,
+        };
+        let correction = match (journal.published(who, date).cloned(), &post) {
+            (None, _) => Correction::NotPublished,
+            (Some(out), _) if out.sent.is_none() => Correction::NotOnRecord,
+            (Some(out), None) => Correction::OtherPost {
+                sent: out.post,
+                now: "no post".into(),
+            },
+            (Some(out), Some(post)) if out.post != post_id(config, post) => Correction::OtherPost {
+                sent: out.post,
+                now: post_id(config, post),
+            },
+            (Some(out), Some(post)) => {
+                let before = out.sent.clone().unwrap_or_else(|| Sent {
+                    digest: String::new(),
+                    output: serde_json::Value::Null,
+                    picture: None,
+                    media: vec![],
+                });
+                match publisher.render(post, &occasion) {
+                    Err(e) => Correction::Failed {
+                        changes: vec![],
+                        error: PublishError::new(&name, Retry::Never, e.to_string()),
+                    },
+                    Ok(rendered) => {
+                        let output = serde_json::to_value(&rendered.output).unwrap_or_default();
+                        if digest_of(&output, picture.as_deref()) == before.digest {
+                            Correction::Unchanged
+                        } else {
+                            let mut changes = crate::publish::changes(&before.output, &output);
+                            if picture != before.picture {
+                                changes.push(Change {
+                                    field: "picture".into(),
+                                    before: if before.picture.is_some() {
+                                        "the picture that went out"
+                                    } else {
+                                        "none"
+                                    }
+                                    .into(),
+                                    after: if picture.is_some() {
+                                        "the picture the post has now"
+                                    } else {
+                                        "none"
+                                    }
+                                    .into(),
+                                });
+                            }
+                            if dry_run {
+                                Correction::Changed {
+                                    changes,
+                                    applied: None,
+                                }
+                            } else {
+                                let new_picture = picture != before.picture;
+                                match publisher
+                                    .correct(&out, &before, &rendered, new_picture, repost)
+                                    .await
+                                {
+                                    Err(error) => Correction::Failed { changes, error },
+                                    Ok(receipt) => {
+                                        let record = Record {
+                                            event: Event::Corrected,
+                                            remote_id: Some(receipt.remote_id.clone()),
+                                            url: receipt.url.clone(),
+                                            sent: Some(sent_of(
+                                                &rendered,
+                                                picture.clone(),
+                                                &receipt,
+                                            )),
+                                            at: env.clock.now(),
+                                            ..out.clone()
+                                        };
+                                        match journal.append(record) {
+                                            Ok(()) => {
+                                                tracing::info!(publisher = %name, %date, url = receipt.url.as_deref().unwrap_or(""), fields = %changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>().join(", "), "corrected");
+                                                Correction::Changed {
+                                                    changes,
+                                                    applied: Some(receipt),
+                                                }
+                                            }
+                                            Err(e) => Correction::Failed {
+                                                changes,
+                                                error: PublishError::new(
+                                                    &name,
+                                                    Retry::Later,
+                                                    format!(
+                                                        "corrected on the server, but cannot record it in {}: {e}; the next `correct` finds nothing left to change there",
+                                                        config.state.display()
+                                                    ),
+                                                ),
+                                            },
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        results.push((name, correction));
+    }
+    Ok((post, results))
 }

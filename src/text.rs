@@ -291,6 +291,40 @@ fn quotation_mask(text: &str) -> Vec<bool> {
     mask
 }
 
+/// One line of a line diff: kept (` `), removed (`-`) or added (`+`).
+pub type DiffLine<'a> = (char, &'a str);
+
+/// A line diff of `old` and `new` (longest common subsequence; posts are short).
+pub fn line_diff<'a>(old: &'a str, new: &'a str) -> Vec<DiffLine<'a>> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push((' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(('+', b[j]));
+            j += 1;
+        } else {
+            out.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Binary search for the last item of `items` that `fits` (fit is monotone: a prefix
 /// of items fits, the rest do not).
 fn longest_fitting<T>(items: &[T], fits: impl FnMut(&T) -> bool) -> Option<&T> {
@@ -357,6 +391,15 @@ mod tests {
         assert_eq!(fit_summary(s, 12, measure), "First…");
         assert_eq!(fit_summary(s, 3, measure), "");
         assert_eq!(fit_summary("Alpha, beta gamma", 7, measure), "Alpha…");
+    }
+
+    #[test]
+    fn line_diffs_keep_what_is_common() {
+        let d = line_diff("a\nb\nc", "a\nB\nc\nd");
+        assert_eq!(
+            d,
+            vec![(' ', "a"), ('-', "b"), ('+', "B"), (' ', "c"), ('+', "d")]
+        );
     }
 
     #[test]

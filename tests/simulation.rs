@@ -86,6 +86,7 @@ impl Publisher for Simulated {
                 content_html: String::new(),
                 pub_date: String::new(),
                 at: None,
+                updated: None,
             }),
         })
     }
@@ -130,6 +131,7 @@ impl Publisher for Simulated {
             Ok(Receipt {
                 remote_id: id,
                 url: None,
+                media: vec![],
             })
         })
     }
@@ -151,8 +153,20 @@ impl Publisher for Simulated {
                 .map(|(id, _, _)| Receipt {
                     remote_id: id.clone(),
                     url: None,
+                    media: vec![],
                 }))
         })
+    }
+
+    fn correct<'a>(
+        &'a self,
+        _out: &'a Record,
+        _before: &'a todayis::journal::Sent,
+        _now: &'a Rendered,
+        _new_picture: bool,
+        _repost: bool,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async { Err(fail("the simulation does not correct")) })
     }
 
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {

@@ -6,6 +6,7 @@
 
 mod calendar;
 mod check;
+mod correct;
 mod import;
 mod preview;
 mod publish;
@@ -16,6 +17,7 @@ use crate::post::Post;
 
 pub use calendar::{CalendarFormat, CalendarReport, calendar};
 pub use check::{CheckReport, check};
+pub use correct::correct;
 pub use import::{ImportSource, import};
 pub use preview::{PreviewReport, preview};
 pub use publish::publish;

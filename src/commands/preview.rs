@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::PostSummary;
 use crate::calendar;
 use crate::config::Config;
+use crate::journal::{Journal, Who};
 use crate::library::{self, Library};
 use crate::post::{self, Post};
 use crate::publish::{Environment, Rendered};
@@ -21,12 +22,27 @@ pub struct PreviewReport {
     pub timezone: String,
     pub post: Option<PostSummary>,
     pub outputs: Vec<Rendered>,
+    /// For a date that went out already: per publisher, when and where, and whether
+    /// the post now differs from what was sent (`todayis correct` carries it over).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<WentOut>,
     /// A broken post file, or a post too long for a publisher (on stderr).
     #[serde(skip)]
     pub errors: Vec<String>,
     /// On a day with no post: the next day that has one, and its title.
     #[serde(skip)]
     pub next: Option<(NaiveDate, String)>,
+}
+
+/// A publication already made for the previewed date.
+#[derive(Debug, Serialize)]
+pub struct WentOut {
+    pub publisher: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub url: Option<String>,
+    /// Whether the post as it reads now would send something else (`null` when what
+    /// went out is not on record).
+    pub differs: Option<bool>,
 }
 
 impl PreviewReport {
@@ -49,6 +65,23 @@ impl PreviewReport {
         writeln!(out, "{} ({})", post.title, post.date)?;
         for r in &self.outputs {
             r.write_text(out)?;
+        }
+        for w in &self.sent {
+            let state = match w.differs {
+                Some(true) => "; the post has changed since: `todayis correct` carries the change",
+                Some(false) => "; the post still reads as it went out",
+                None => "",
+            };
+            writeln!(
+                out,
+                "\n{}: went out {}{}{state}",
+                w.publisher,
+                w.at.format("%Y-%m-%d %H:%M UTC"),
+                w.url
+                    .as_deref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default()
+            )?;
         }
         Ok(())
     }
@@ -87,6 +120,7 @@ pub fn preview(
         timezone: config.timezone.name().to_string(),
         post: post.as_ref().map(PostSummary::from),
         outputs: Vec::new(),
+        sent: Vec::new(),
         errors,
         next: None,
     };
@@ -95,9 +129,34 @@ pub fn preview(
     let mut ok = report.errors.is_empty() || post_file.is_none();
     if let Some(post) = &post {
         let occasion = runner::occasion(config, date);
+        // Reading the journal only: a preview writes nothing.
+        let journal = if post_file.is_none() {
+            Journal::open(&config.state).ok().map(|(j, _)| j)
+        } else {
+            None
+        };
+        let picture = runner::picture_digest_now(post);
         for p in &publishers {
             match p.render(post, &occasion) {
-                Ok(r) => report.outputs.push(r),
+                Ok(r) => {
+                    let account = p.account();
+                    let who = Who {
+                        name: p.name(),
+                        account: &account,
+                    };
+                    if let Some(done) = journal.as_ref().and_then(|j| j.published(who, date)) {
+                        let output = serde_json::to_value(&r.output).unwrap_or_default();
+                        report.sent.push(WentOut {
+                            publisher: p.name().to_string(),
+                            at: done.at,
+                            url: done.url.clone(),
+                            differs: done.sent.as_ref().map(|s| {
+                                runner::digest_of(&output, picture.as_deref()) != s.digest
+                            }),
+                        });
+                    }
+                    report.outputs.push(r)
+                }
                 Err(e) => {
                     report.errors.push(e.to_string());
                     ok = false;

@@ -512,6 +512,7 @@ impl Publisher for Bluesky {
                     "https://bsky.app/profile/{}/post/{marker}",
                     session.handle
                 )),
+                media: vec![],
             }))
         })
     }
@@ -587,41 +588,51 @@ impl Publisher for Bluesky {
                     self.fatal("internal: asked to send another backend's rendering".into())
                 );
             };
-            let rkey = rkey_for(skeet, key);
-            let (_, session) = self.current_session().await?;
-            let receipt = |uri: String, handle: &str| Receipt {
-                url: Some(format!("https://bsky.app/profile/{handle}/post/{}", rkey)),
-                remote_id: uri,
-            };
-            // The key may be there already (a retry, a crash before the journal).
-            if let Some(uri) = self.existing(&session, &rkey).await? {
-                return Ok(receipt(uri, &session.handle));
-            }
-            let thumb = match skeet
-                .card
-                .as_ref()
-                .and_then(|c| c.thumb.as_deref().zip(c.thumb_file.as_deref()))
-            {
-                Some((path, file)) => self.upload_thumb(path, file).await?,
-                None => None,
-            };
-            let record = Self::record(skeet, thumb);
-            let created = self
-                .with_session("posting", |s| {
-                    let body = json!({"repo": s.did, "collection": COLLECTION, "rkey": &rkey, "record": record});
-                    self.http.post(self.xrpc("com.atproto.repo.createRecord")).bearer_auth(s.access).json(&body).send()
-                })
-                .await;
-            match created {
-                Ok((v, s)) => Ok(receipt(json_str(&v, "uri").unwrap_or_default(), &s.handle)),
-                // A create that failed may still have landed (the server answered late):
-                // if the record is there, it is done.
-                Err(e) => match self.existing(&session, &rkey).await {
-                    Ok(Some(uri)) => Ok(receipt(uri, &session.handle)),
-                    _ => Err(e),
-                },
-            }
+            self.write_record(skeet, &rkey_for(skeet, key)).await
         })
+    }
+
+    fn correct<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+        before: &'a crate::journal::Sent,
+        now: &'a Rendered,
+        _new_picture: bool,
+        repost: bool,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async move {
+            let Output::Bluesky(skeet) = &now.output else {
+                return Err(
+                    self.fatal("internal: asked to send another backend's rendering".into())
+                );
+            };
+            if !repost {
+                return Err(self.fatal(
+                    "Bluesky has no edit: the post cannot be corrected in place, and nothing was changed; `todayis correct --repost` deletes it and posts the corrected one (its likes and reposts are lost)".into(),
+                ));
+            }
+            // The corrected record first, then the old one goes: never no post at all.
+            // Its key comes from the new content, so a rerun finds it and goes on.
+            let new_digest = crate::runner::digest_of(
+                &serde_json::to_value(&now.output).unwrap_or_default(),
+                None,
+            );
+            let rkey = record_key(&format!("{} {new_digest}", self.account()), out.date, 1);
+            let receipt = self.write_record(skeet, &rkey).await?;
+            let old = out
+                .remote_id
+                .as_deref()
+                .and_then(|uri| uri.rsplit('/').next())
+                .unwrap_or_default();
+            if !old.is_empty() && old != rkey && before.digest != new_digest {
+                self.delete_record(old).await?;
+            }
+            Ok(receipt)
+        })
+    }
+
+    fn edits_in_place(&self) -> bool {
+        false
     }
 
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
@@ -637,6 +648,58 @@ impl Publisher for Bluesky {
 }
 
 impl Bluesky {
+    /// Writes `skeet` under `rkey`, unless a record is there already (a retry, a
+    /// crash before the journal): then that one is the success.
+    async fn write_record(&self, skeet: &Skeet, rkey: &str) -> Result<Receipt, PublishError> {
+        let (_, session) = self.current_session().await?;
+        let receipt = |uri: String, handle: &str| Receipt {
+            url: Some(format!("https://bsky.app/profile/{handle}/post/{rkey}")),
+            remote_id: uri,
+            media: vec![],
+        };
+        if let Some(uri) = self.existing(&session, rkey).await? {
+            return Ok(receipt(uri, &session.handle));
+        }
+        let thumb = match skeet
+            .card
+            .as_ref()
+            .and_then(|c| c.thumb.as_deref().zip(c.thumb_file.as_deref()))
+        {
+            Some((path, file)) => self.upload_thumb(path, file).await?,
+            None => None,
+        };
+        let record = Self::record(skeet, thumb);
+        let created = self
+            .with_session("posting", |s| {
+                let body = json!({"repo": s.did, "collection": COLLECTION, "rkey": rkey, "record": record});
+                self.http.post(self.xrpc("com.atproto.repo.createRecord")).bearer_auth(s.access).json(&body).send()
+            })
+            .await;
+        match created {
+            Ok((v, s)) => Ok(receipt(json_str(&v, "uri").unwrap_or_default(), &s.handle)),
+            // A create that failed may still have landed (the server answered late):
+            // if the record is there, it is done.
+            Err(e) => match self.existing(&session, rkey).await {
+                Ok(Some(uri)) => Ok(receipt(uri, &session.handle)),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Deletes the record `rkey`.
+    async fn delete_record(&self, rkey: &str) -> Result<(), PublishError> {
+        self.with_session("deleting the old post", |s| {
+            let body = json!({"repo": s.did, "collection": COLLECTION, "rkey": rkey});
+            self.http
+                .post(self.xrpc("com.atproto.repo.deleteRecord"))
+                .bearer_auth(s.access)
+                .json(&body)
+                .send()
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// A working session (kept, renewed or new) and what the server says of it.
     async fn current_session(&self) -> Result<(Value, Session), PublishError> {
         self.with_session("checking the session", |s| {

@@ -420,6 +420,64 @@ impl Publisher for Mastodon {
         format!("mastodon {}", super::base_of(&self.config.instance))
     }
 
+    fn correct<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+        before: &'a crate::journal::Sent,
+        now: &'a Rendered,
+        new_picture: bool,
+        _repost: bool,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async move {
+            let Output::Mastodon(toot) = &now.output else {
+                return Err(
+                    self.fatal("internal: asked to send another backend's rendering".into())
+                );
+            };
+            let id = out.remote_id.as_deref().unwrap_or_default();
+            let token = self.token()?;
+            // A changed (or new) picture is uploaded first; an unchanged one is kept
+            // by its id, with its description brought up to date.
+            let media: Vec<String> = match &toot.image {
+                None => vec![],
+                Some(image) if new_picture || before.media.is_empty() => {
+                    vec![self.upload(&token, image).await?]
+                }
+                Some(_) => before.media.clone(),
+            };
+            let mut form: Vec<(&str, &str)> = vec![
+                ("status", &toot.text),
+                ("language", &toot.language),
+                // An empty one takes a content warning away.
+                ("spoiler_text", toot.spoiler_text.as_deref().unwrap_or("")),
+            ];
+            let alt = toot.image.as_ref().map(|i| i.alt.as_str()).unwrap_or("");
+            for m in &media {
+                form.push(("media_ids[]", m));
+                form.push(("media_attributes[][id]", m));
+                form.push(("media_attributes[][description]", alt));
+            }
+            let url = self.endpoint(&format!("/api/v1/statuses/{id}"));
+            let status = retry::run(&self.name, self.policy, || async {
+                let r = self
+                    .http
+                    .put(&url)
+                    .bearer_auth(&token)
+                    .form(&form)
+                    .send()
+                    .await;
+                self.classify(r, "editing the status").await
+            })
+            .await?;
+            let mut receipt = receipt_of(&status)
+                .ok_or_else(|| self.fatal("editing the status: the answer has no id".into()))?;
+            if receipt.media.is_empty() {
+                receipt.media = media;
+            }
+            Ok(receipt)
+        })
+    }
+
     fn settle(&self) -> Duration {
         self.timeout
     }
@@ -613,5 +671,10 @@ fn receipt_of(status: &serde_json::Value) -> Option<Receipt> {
     Some(Receipt {
         remote_id: json_str(status, "id")?,
         url: json_str(status, "url").or_else(|| json_str(status, "uri")),
+        media: status
+            .get("media_attachments")
+            .and_then(|m| m.as_array())
+            .map(|all| all.iter().filter_map(|m| json_str(m, "id")).collect())
+            .unwrap_or_default(),
     })
 }

@@ -204,6 +204,45 @@ impl Output {
     }
 }
 
+/// One field of a rendering that a correction changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The fields that differ between what went out (`before`, as journaled) and a
+/// rendering now. Counts and offsets derived from the text are left out: the text's
+/// own change says it.
+pub fn changes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<Change> {
+    const DERIVED: [&str; 4] = ["length", "bytes", "facets", "limit"];
+    let show = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let mut keys: Vec<&String> = before
+        .as_object()
+        .into_iter()
+        .chain(after.as_object())
+        .flat_map(|o| o.keys())
+        .filter(|k| !DERIVED.contains(&k.as_str()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (b, a) = (show(before.get(k)), show(after.get(k)));
+            (b != a).then(|| Change {
+                field: k.clone(),
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
 /// What a server said when a publication went out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
@@ -211,6 +250,10 @@ pub struct Receipt {
     pub remote_id: String,
     /// Where followers see it, when there is such a place.
     pub url: Option<String>,
+    /// The server's ids of the media it carries (Mastodon), so a correction can
+    /// keep an unchanged picture.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
 }
 
 /// Whether trying again could help.
@@ -333,6 +376,25 @@ pub trait Publisher: Send + Sync {
         marker: &'a str,
         since: DateTime<chrono::Utc>,
     ) -> BoxFuture<'a, Result<Option<Receipt>, PublishError>>;
+
+    /// Makes the publication `out` (as journaled; `before` is what it carried) read
+    /// as `now`: an edit in place where the service has one (same id, the server's
+    /// edit history keeps both). `new_picture`: the picture's bytes changed, so it
+    /// is uploaded anew. `repost`: where there is no edit, delete and post again.
+    /// Running it again with the same `now` changes nothing more.
+    fn correct<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+        before: &'a crate::journal::Sent,
+        now: &'a Rendered,
+        new_picture: bool,
+        repost: bool,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>>;
+
+    /// Whether a correction can be made in place, losing nothing (Bluesky: no).
+    fn edits_in_place(&self) -> bool {
+        true
+    }
 
     /// How long a request sent before a crash may still take to land (its timeout):
     /// an intent younger than this is not looked for yet, or a request still on

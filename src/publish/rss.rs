@@ -96,6 +96,9 @@ pub struct Item {
     /// The same instant, for ordering and for keeping items out of the future.
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// When it was last corrected: the feed's `lastBuildDate` moves to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
 }
 
 pub struct Rss {
@@ -138,11 +141,11 @@ impl Rss {
 
     /// Adds `item` (unless its guid is there already) and rewrites the feed.
     pub fn add(&self, mut item: Item) -> Result<Receipt, PublishError> {
-        let items_path = self.items_path();
         let mut items = self.items()?;
         let receipt = Receipt {
             remote_id: item.guid.clone(),
             url: Some(item.link.clone()),
+            media: vec![],
         };
         if !items.iter().any(|i| i.guid == item.guid) {
             // An item is never dated in the future: a manual run before the day's
@@ -155,11 +158,25 @@ impl Rss {
             items.push(item);
             items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.guid.cmp(&a.guid)));
             items.truncate(self.config.max_items);
-            let json = serde_json::to_vec_pretty(&items).map_err(|e| self.fail(e.to_string()))?;
-            atomic::write(&items_path, &json)
-                .map_err(|e| self.fail(format!("cannot write {}: {e}", items_path.display())))?;
+            self.store(&items)?;
+            return Ok(receipt);
         }
-        let xml = self.feed(&items);
+        self.write_feed(&items)?;
+        Ok(receipt)
+    }
+
+    /// Keeps `items` and rewrites the feed from them.
+    fn store(&self, items: &[Item]) -> Result<(), PublishError> {
+        let items_path = self.items_path();
+        let json = serde_json::to_vec_pretty(items).map_err(|e| self.fail(e.to_string()))?;
+        atomic::write(&items_path, &json)
+            .map_err(|e| self.fail(format!("cannot write {}: {e}", items_path.display())))?;
+        self.write_feed(items)
+    }
+
+    /// Writes the feed for `items`, unless it already says exactly that.
+    fn write_feed(&self, items: &[Item]) -> Result<(), PublishError> {
+        let xml = self.feed(items);
         let unchanged = std::fs::read(&self.config.path).is_ok_and(|old| old == xml.as_bytes());
         if !unchanged {
             atomic::write(&self.config.path, xml.as_bytes()).map_err(|e| {
@@ -169,7 +186,7 @@ impl Rss {
                 ))
             })?;
         }
-        Ok(receipt)
+        Ok(())
     }
 
     /// The feed's XML for `items` (newest first). Deterministic.
@@ -200,7 +217,15 @@ impl Rss {
                             .write_empty()?;
                         text_element(w, "generator", "todayis")?;
                         if let Some(newest) = items.first() {
-                            text_element(w, "lastBuildDate", &newest.pub_date)?;
+                            // The newest item's date, or a later correction's.
+                            let corrected = items.iter().filter_map(|i| i.updated).max();
+                            let built = match corrected {
+                                Some(u) if newest.at.is_none_or(|at| u > at) => {
+                                    rfc822(u.with_timezone(&self.env.timezone))
+                                }
+                                _ => newest.pub_date.clone(),
+                            };
+                            text_element(w, "lastBuildDate", &built)?;
                         }
                         for item in items {
                             w.create_element("item").write_inner_content(|w| {
@@ -267,6 +292,7 @@ impl Publisher for Rss {
             content_html: body_html(post),
             pub_date: rfc822(occasion.at),
             at: Some(occasion.at.with_timezone(&Utc)),
+            updated: None,
         };
         Ok(Rendered {
             publisher: self.name.clone(),
@@ -301,6 +327,53 @@ impl Publisher for Rss {
         format!("rss {}", self.config.path.display())
     }
 
+    fn correct<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+        _before: &'a crate::journal::Sent,
+        now: &'a Rendered,
+        _new_picture: bool,
+        _repost: bool,
+    ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
+        Box::pin(async move {
+            let Output::Rss(new) = &now.output else {
+                return Err(
+                    self.fail("internal: asked to write another backend's rendering".into())
+                );
+            };
+            let guid = out.remote_id.as_deref().unwrap_or_default();
+            let mut items = self.items()?;
+            let Some(item) = items.iter_mut().find(|i| i.guid == guid) else {
+                return Err(PublishError::new(
+                    &self.name,
+                    Retry::Never,
+                    format!(
+                        "the item {guid} is no longer in the feed (only the newest {} are kept): nothing to correct",
+                        self.config.max_items
+                    ),
+                ));
+            };
+            // The same guid, date and place: only what it says changes.
+            let changed = item.title != new.title
+                || item.link != new.link
+                || item.description != new.description
+                || item.content_html != new.content_html;
+            if changed {
+                item.title = new.title.clone();
+                item.link = new.link.clone();
+                item.description = new.description.clone();
+                item.content_html = new.content_html.clone();
+                item.updated = Some(self.env.clock.now());
+                self.store(&items)?;
+            }
+            Ok(Receipt {
+                remote_id: guid.to_string(),
+                url: Some(new.link.clone()),
+                media: vec![],
+            })
+        })
+    }
+
     fn reconcile<'a>(
         &'a self,
         marker: &'a str,
@@ -314,6 +387,7 @@ impl Publisher for Rss {
                 .map(|i| Receipt {
                     remote_id: i.guid,
                     url: Some(i.link),
+                    media: vec![],
                 }))
         })
     }
