@@ -55,6 +55,14 @@ pub enum PickRule {
     Random,
 }
 
+/// Whether the daemon carries an edited post to what went out, by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Corrections {
+    Off,
+    Auto,
+}
+
 /// What a day with no post means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +98,10 @@ struct RawBot {
     missing: Missing,
     #[serde(default = "default_language")]
     language: String,
+    #[serde(default = "default_corrections")]
+    corrections: Corrections,
+    #[serde(default = "default_corrections_window")]
+    corrections_window: String,
 }
 
 fn default_state() -> PathBuf {
@@ -109,6 +121,12 @@ fn default_missing() -> Missing {
 }
 fn default_language() -> String {
     "en".into()
+}
+fn default_corrections() -> Corrections {
+    Corrections::Off
+}
+fn default_corrections_window() -> String {
+    "24h".into()
 }
 
 #[derive(Deserialize)]
@@ -131,6 +149,10 @@ pub struct Config {
     pub pick: PickRule,
     pub missing: Missing,
     pub language: String,
+    /// `auto`: the daemon carries an edit of a post that went out less than
+    /// `corrections_window` ago to everywhere it went (where it can edit in place).
+    pub corrections: Corrections,
+    pub corrections_window: Duration,
     pub listen: Option<SocketAddr>,
     /// Publishers in name order.
     pub publishers: Vec<(String, PublisherConfig)>,
@@ -209,6 +231,12 @@ impl Config {
             crate::settings::bounded_duration(&bot.catch_up, Duration::ZERO, MAX_CATCH_UP)
                 .map(|d| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero()))
                 .map_err(|e| Problem::new("bot.catch_up", e));
+        let corrections_window = crate::settings::bounded_duration(
+            &bot.corrections_window,
+            Duration::from_secs(60),
+            Duration::from_secs(30 * 86_400),
+        )
+        .map_err(|e| Problem::new("bot.corrections_window", e));
         if !crate::post::is_language_tag(&bot.language) {
             problems.push(Problem::new(
                 "bot.language",
@@ -235,16 +263,24 @@ impl Config {
             }
         }
 
-        let (timezone, schedule, catch_up, listen) = match (timezone, schedule, catch_up, listen) {
-            (Ok(t), Ok(s), Ok(c), Ok(l)) if problems.is_empty() => (t, s, c, l),
-            (t, s, c, l) => {
-                problems.extend(t.err());
-                problems.extend(s.err());
-                problems.extend(c.err());
-                problems.extend(l.err());
-                return Err(fail(problems));
+        let corrections_window = match corrections_window {
+            Ok(w) => Some(w),
+            Err(p) => {
+                problems.push(p);
+                None
             }
         };
+        let (timezone, schedule, catch_up, listen, corrections_window) =
+            match (timezone, schedule, catch_up, listen, corrections_window) {
+                (Ok(t), Ok(s), Ok(c), Ok(l), Some(w)) if problems.is_empty() => (t, s, c, l, w),
+                (t, s, c, l, _) => {
+                    problems.extend(t.err());
+                    problems.extend(s.err());
+                    problems.extend(c.err());
+                    problems.extend(l.err());
+                    return Err(fail(problems));
+                }
+            };
         Ok(Config {
             path: path.to_path_buf(),
             posts,
@@ -256,6 +292,8 @@ impl Config {
             pick: bot.pick,
             missing: bot.missing,
             language: bot.language,
+            corrections: bot.corrections,
+            corrections_window,
             listen,
             publishers,
         })
@@ -305,7 +343,17 @@ const MAX_CATCH_UP: Duration = Duration::from_secs(7 * 86_400);
 
 const TOP_KEYS: &[&str] = &["bot", "server", "publishers"];
 const BOT_KEYS: &[&str] = &[
-    "posts", "timezone", "schedule", "state", "catch_up", "leap_day", "pick", "missing", "language",
+    "posts",
+    "timezone",
+    "schedule",
+    "state",
+    "catch_up",
+    "leap_day",
+    "pick",
+    "missing",
+    "language",
+    "corrections",
+    "corrections_window",
 ];
 const SERVER_KEYS: &[&str] = &["listen"];
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::calendar;
-use crate::config::{Config, Missing};
+use crate::config::{Config, Corrections, Missing};
 use crate::library::{self, Library};
 use crate::lock::{self, LockError, StateLock};
 use crate::publish::{Environment, PublishError, Publisher, Retry};
@@ -174,6 +174,9 @@ pub async fn run(
             }
             continue;
         }
+        if current.config.corrections == Corrections::Auto {
+            auto_correct(&current, clock.now()).await;
+        }
         let wait = scheduler
             .wake_at()
             .map(|w| (w - now).to_std().unwrap_or(Duration::ZERO))
@@ -254,6 +257,54 @@ fn record(
         }
     }
     all_done
+}
+
+/// `corrections = "auto"`: every date that went out less than `corrections_window`
+/// ago is compared with its post as it reads now, and a change is carried to every
+/// publisher that edits in place (Bluesky only ever by hand, with `--repost`).
+async fn auto_correct(current: &Loaded, now: DateTime<Utc>) {
+    let config = &current.config;
+    let Ok((journal, _)) = crate::journal::Journal::open(&config.state) else {
+        return;
+    };
+    let window = chrono::Duration::from_std(config.corrections_window).unwrap_or_default();
+    let dates: std::collections::BTreeSet<chrono::NaiveDate> = journal
+        .records()
+        .iter()
+        .filter(|r| r.event == crate::journal::Event::Done && now - r.at <= window)
+        .map(|r| r.date)
+        .collect();
+    if dates.is_empty() {
+        return;
+    }
+    let editable: Vec<Arc<dyn Publisher>> = current
+        .publishers
+        .iter()
+        .filter(|p| p.edits_in_place())
+        .cloned()
+        .collect();
+    for date in dates {
+        match runner::correct_date(
+            config,
+            &current.env,
+            &editable,
+            date,
+            false,
+            false,
+            PUBLISH_LOCK_WAIT,
+        )
+        .await
+        {
+            Ok((_, results)) => {
+                for (name, correction) in results {
+                    if let runner::Correction::Failed { error, .. } = correction {
+                        tracing::warn!(publisher = %name, %date, "the post changed but could not be corrected: {}", error.message);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(%date, "cannot look for corrections: {e}"),
+        }
+    }
 }
 
 /// How long the daemon waits for a `todayis publish` that holds the state folder.

@@ -251,3 +251,60 @@ async fn idle_it_wakes_only_to_recheck_the_clock() {
     assert!(beat >= utc("2024-06-01T14:55:00Z"), "{beat}");
     assert_eq!(status.next_fire, Some(utc("2024-06-02T08:00:00Z")));
 }
+
+#[tokio::test(start_paused = true)]
+async fn auto_corrections_carry_an_edit_inside_the_window_once_and_not_after_it() {
+    let bot = daily_bot("2024-06-01".parse().unwrap(), 1);
+    let config = std::fs::read_to_string(bot.config()).unwrap().replacen(
+        "[bot]\n",
+        "[bot]\ncorrections = \"auto\"\ncorrections_window = \"2h\"\n",
+        1,
+    );
+    std::fs::write(bot.config(), config).unwrap();
+    let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+    let edit = |body: &str| {
+        std::fs::write(
+            bot.path("posts/06-01-e.md"),
+            post("Event of 06-01", "1900-06-01", "e06-01", body, ""),
+        )
+        .unwrap()
+    };
+    let summary = || {
+        feedparser(&bot.path("public/feed.xml"))["entries"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let corrected = || {
+        Journal::open(&bot.path("state"))
+            .unwrap()
+            .0
+            .records()
+            .iter()
+            .filter(|r| r.event == Event::Corrected)
+            .count()
+    };
+    let running = Running::start(&bot, utc("2024-06-01T10:00:00Z"));
+    tokio::time::sleep(minutes(1)).await;
+    assert_eq!(summary(), "Body.");
+    // Inside the window: the next re-check carries it, once.
+    edit("Fixed body.");
+    tokio::time::sleep(minutes(10)).await;
+    assert_eq!(summary(), "Fixed body.");
+    tokio::time::sleep(minutes(30)).await;
+    assert_eq!(corrected(), 1);
+    // After the window the feed keeps what it has.
+    tokio::time::sleep(minutes(120)).await;
+    edit("A late edit.");
+    tokio::time::sleep(minutes(30)).await;
+    running.stop().await;
+    assert_eq!(summary(), "Fixed body.");
+    assert_eq!(corrected(), 1);
+    assert_eq!(
+        feedparser(&bot.path("public/feed.xml"))["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
