@@ -26,6 +26,8 @@ pub const DEFAULT_PATH: &str = "config/todayis.toml";
 pub struct ConfigError {
     pub path: PathBuf,
     pub problems: Vec<Problem>,
+    /// There is no config file at all (a usage error for every command).
+    pub not_found: bool,
 }
 
 /// A `--publisher NAME` that the config does not have: a usage error.
@@ -163,7 +165,15 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
-            problems: vec![Problem::new("", format!("cannot read the config: {e}"))],
+            not_found: e.kind() == std::io::ErrorKind::NotFound,
+            problems: vec![Problem::new(
+                "",
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    "there is no config file here: pass --config PATH, set TODAYIS_CONFIG, or start from the example config/todayis.toml".to_string()
+                } else {
+                    format!("cannot read the config: {e}")
+                },
+            )],
         })?;
         Config::parse(path, &text)
     }
@@ -173,6 +183,7 @@ impl Config {
         let fail = |problems| ConfigError {
             path: path.to_path_buf(),
             problems,
+            not_found: false,
         };
         // Syntax first: a file that is not TOML has only that problem.
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {

@@ -177,6 +177,7 @@ pub async fn run(
         if current.config.corrections == Corrections::Auto {
             auto_correct(&current, clock.now()).await;
         }
+        follow_journal(&current, &status);
         let wait = scheduler
             .wake_at()
             .map(|w| (w - now).to_std().unwrap_or(Duration::ZERO))
@@ -329,8 +330,20 @@ fn reload(
     {
         Ok(new) => {
             let c = &new.config;
+            // What is bound at start stays until a restart.
+            if c.listen != current.config.listen {
+                tracing::warn!(
+                    "`server.listen` changed: restart the daemon to apply it (it keeps the old address until then)"
+                );
+            }
+            if c.state != current.config.state {
+                tracing::warn!(
+                    "`bot.state` changed: restart the daemon to move to the new state folder (it keeps the old one's lock until then)"
+                );
+            }
             scheduler.reschedule(c.schedule.clone(), c.timezone, c.catch_up, now);
             *current = new;
+            update(status, |s| s.config_error = None);
             tracing::info!(config = %path.display(), "reloaded the config");
             refresh_library(current, status);
             announce(current, scheduler, status);
@@ -339,6 +352,7 @@ fn reload(
             for line in e.lines() {
                 tracing::error!("reload refused, keeping the running config: {line}");
             }
+            update(status, |s| s.config_error = Some(e.clone()));
         }
     }
 }
@@ -371,8 +385,51 @@ fn refresh_library(current: &Loaded, status: &Mutex<Status>) {
     });
 }
 
+/// Every configured publisher in the status from the start, with whether its
+/// secret resolves (a missing token is found now, not at the day's fire).
+fn check_credentials(current: &Loaded, status: &Mutex<Status>) {
+    let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
+    let configured: Vec<&str> = current.publishers.iter().map(|p| p.name()).collect();
+    guard
+        .publishers
+        .retain(|name, _| configured.contains(&name.as_str()));
+    for p in &current.publishers {
+        let credentials = match p.credentials() {
+            Ok(()) => "ok".to_string(),
+            Err(e) => {
+                tracing::warn!(publisher = %p.name(), "{e}: it will fail at the fire until this is fixed");
+                e
+            }
+        };
+        guard
+            .publishers
+            .entry(p.name().to_string())
+            .or_default()
+            .credentials = Some(credentials);
+    }
+}
+
+/// Brings the status in line with the journal (publications by `todayis publish`,
+/// or before a restart).
+fn follow_journal(current: &Loaded, status: &Mutex<Status>) {
+    let Ok((journal, _)) = crate::journal::Journal::open(&current.config.state) else {
+        return;
+    };
+    let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
+    for p in &current.publishers {
+        let account = p.account();
+        let who = crate::journal::Who {
+            name: p.name(),
+            account: &account,
+        };
+        guard.follow_journal(p.name(), journal.last_out(who));
+    }
+}
+
 /// Says what was loaded and what goes out next.
 fn announce(current: &Loaded, scheduler: &Scheduler, status: &Mutex<Status>) {
+    check_credentials(current, status);
+    follow_journal(current, status);
     let c = &current.config;
     let names: Vec<&str> = current.publishers.iter().map(|p| p.name()).collect();
     let posts = status.lock().map(|s| s.posts_in_library).unwrap_or(0);

@@ -183,6 +183,14 @@ impl Journal {
             .find(|r| r.event.is_out() && r.is(who, date))
     }
 
+    /// The newest publication of `who`, whatever its date.
+    pub fn last_out(&self, who: Who<'_>) -> Option<&Record> {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.event.is_out() && r.is(who, r.date))
+    }
+
     /// The newest intent of `who` for `date` that no `done` answers: it may or may not
     /// have reached the server, so it is looked for there before anything is sent.
     pub fn pending(&self, who: Who<'_>, date: NaiveDate) -> Option<&Record> {

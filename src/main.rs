@@ -101,6 +101,9 @@ enum Command {
         /// Fail on the editor's warnings too (no sources, a date lead-in, ...)
         #[arg(long)]
         strict: bool,
+        /// Don't look for the publishers' secrets (an editor checking posts has none)
+        #[arg(long)]
+        no_credentials: bool,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
@@ -183,11 +186,13 @@ fn main() -> ExitCode {
                 eprintln!("error: {}: {problem}", e.path.display());
             }
             // `check` reports a broken config as a failed check; everything else as a config error.
-            return ExitCode::from(if matches!(cli.command, Command::Check { .. }) {
-                1
-            } else {
-                2
-            });
+            return ExitCode::from(
+                if matches!(cli.command, Command::Check { .. }) && !e.not_found {
+                    1
+                } else {
+                    2
+                },
+            );
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -259,9 +264,17 @@ fn main() -> ExitCode {
         Command::Check {
             online,
             strict,
+            no_credentials,
             json,
         } => runtime.block_on(commands::check(
-            &mut out, &mut err, &config, &env, online, strict, json,
+            &mut out,
+            &mut err,
+            &config,
+            &env,
+            online,
+            strict,
+            !no_credentials,
+            json,
         )),
         Command::Import(ImportFrom::Blogger {
             source,

@@ -43,6 +43,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "last_fire": status.last_fire,
         "next_fire": status.next_fire,
         "publishers": status.publishers,
+        "config_error": status.config_error,
     });
     (code, axum::Json(body)).into_response()
 }

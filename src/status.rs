@@ -36,6 +36,8 @@ impl PublicationResult {
 /// One publisher's record.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PublisherStatus {
+    /// `ok`, or where its secret was looked for and why it does not resolve.
+    pub credentials: Option<String>,
     pub last_result: Option<PublicationResult>,
     pub last_date: Option<NaiveDate>,
     pub last_message: Option<String>,
@@ -56,6 +58,9 @@ pub struct Status {
     pub publishers: BTreeMap<String, PublisherStatus>,
     pub posts_in_library: usize,
     pub days_without_post: usize,
+    /// A config that SIGHUP tried to load and that was refused; cleared by a good one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
     /// The RSS publisher's feed file, served at /feed.xml.
     #[serde(skip)]
     pub feed_path: Option<PathBuf>,
@@ -89,6 +94,24 @@ impl Status {
             p.last_success = Some(now);
         }
         *p.counts.entry(result).or_default() += 1;
+    }
+
+    /// Follows the journal: what it says went out (maybe by `todayis publish` in
+    /// another process, or before a restart) is what is true. A failure the journal
+    /// has since seen fixed is no longer reported; the last success survives restarts.
+    pub fn follow_journal(&mut self, publisher: &str, last_out: Option<&crate::journal::Record>) {
+        let Some(out) = last_out else { return };
+        let p = self.publishers.entry(publisher.to_string()).or_default();
+        if p.last_success.is_none_or(|s| s < out.at) {
+            p.last_success = Some(out.at);
+        }
+        let fixed = p.last_result == Some(PublicationResult::Failed)
+            && p.last_date.is_some_and(|d| d <= out.date);
+        if p.last_result.is_none() || fixed {
+            p.last_result = Some(PublicationResult::Published);
+            p.last_date = Some(out.date);
+            p.last_message = None;
+        }
     }
 
     /// Prometheus text exposition.
@@ -134,6 +157,25 @@ impl Status {
                 "# HELP todayis_next_fire_timestamp_seconds The next scheduled publication.\n# TYPE todayis_next_fire_timestamp_seconds gauge\ntodayis_next_fire_timestamp_seconds {}",
                 t.timestamp()
             );
+        }
+        let _ = writeln!(
+            m,
+            "# HELP todayis_config_reload_failed Whether the last SIGHUP's config was refused (the running one is kept).\n# TYPE todayis_config_reload_failed gauge\ntodayis_config_reload_failed {}",
+            u8::from(self.config_error.is_some())
+        );
+        let _ = writeln!(
+            m,
+            "# HELP todayis_credentials_ok Whether each publisher's secret resolves.\n# TYPE todayis_credentials_ok gauge"
+        );
+        for (name, p) in &self.publishers {
+            if let Some(c) = &p.credentials {
+                let _ = writeln!(
+                    m,
+                    "todayis_credentials_ok{{publisher=\"{}\"}} {}",
+                    label(name),
+                    u8::from(c == "ok")
+                );
+            }
         }
         let _ = writeln!(
             m,

@@ -25,16 +25,40 @@ fn json(out: &std::process::Output) -> Value {
 #[test]
 fn the_shipped_library_and_config_pass_check() {
     let files = count_posts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"));
+    // An editor checks the library without the publishers' secrets...
     shipped()
-        .args(["check", "--strict"])
+        .args(["check", "--strict", "--no-credentials"])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
             "posts: {files} valid, 0 invalid, 0 warnings"
         )));
-    let out = shipped().args(["check", "--json"]).output().unwrap();
+    // ...the operator's check looks for them, and says where.
+    shipped()
+        .args(["check"])
+        .env_remove("TODAYIS_MASTODON_TOKEN")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "mastodon: problem: no access token: the environment variable TODAYIS_MASTODON_TOKEN is not set",
+        ));
+    shipped()
+        .args(["check", "--strict"])
+        .env("TODAYIS_MASTODON_TOKEN", "a-token")
+        .env("TODAYIS_BLUESKY_APP_PASSWORD", " padded ")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "bluesky: problem: no app password: the environment variable TODAYIS_BLUESKY_APP_PASSWORD has spaces or tabs around the secret",
+        ));
+    let out = shipped()
+        .args(["check", "--json"])
+        .env("TODAYIS_MASTODON_TOKEN", "a-token")
+        .env("TODAYIS_BLUESKY_APP_PASSWORD", "an-app-password")
+        .output()
+        .unwrap();
     let v = json(&out);
-    assert_eq!(v["ok"], true);
+    assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["coverage"]["days"], 366);
     assert_eq!(v["coverage"]["days_with_post"], 366, "a full year ships");
     assert_eq!(v["coverage"]["missing"], serde_json::json!([]));
@@ -44,7 +68,12 @@ fn the_shipped_library_and_config_pass_check() {
 #[test]
 fn the_container_config_passes_check() {
     shipped()
-        .args(["--config", "config/container.toml", "check"])
+        .args([
+            "--config",
+            "config/container.toml",
+            "check",
+            "--no-credentials",
+        ])
         .assert()
         .success();
 }
@@ -361,7 +390,12 @@ fn usage_errors_exit_2() {
         .args(["--config", "/nonexistent/todayis.toml", "preview"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot read the config"));
+        .stderr(predicate::str::contains("there is no config file here"));
+    // check too: no config is a usage error, not a failed check.
+    shipped()
+        .args(["--config", "/nonexistent/todayis.toml", "check"])
+        .assert()
+        .code(2);
 }
 
 #[test]

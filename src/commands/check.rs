@@ -20,6 +20,8 @@ pub struct CheckReport {
     pub config: ConfigSection,
     pub posts: PostsSection,
     pub coverage: Coverage,
+    /// Whether each publisher's secret resolves (without asking any server).
+    pub credentials: Vec<CredentialResult>,
     pub online: Vec<OnlineResult>,
     /// Whether warnings fail the check (`--strict`).
     #[serde(skip)]
@@ -72,6 +74,15 @@ pub struct Coverage {
 }
 
 #[derive(Debug, Serialize)]
+pub struct CredentialResult {
+    pub publisher: String,
+    pub ok: bool,
+    /// Where the secret was looked for and what is wrong (never the secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct OnlineResult {
     pub publisher: String,
     pub ok: bool,
@@ -118,6 +129,12 @@ impl CheckReport {
                 compress_days(&c.missing)
             )?;
         }
+        for c in &self.credentials {
+            match &c.problem {
+                None => writeln!(out, "{}: credentials resolve", c.publisher)?,
+                Some(p) => writeln!(out, "{}: problem: {p}", c.publisher)?,
+            }
+        }
         for r in &self.online {
             for f in &r.findings {
                 writeln!(out, "{}: {f}", r.publisher)?;
@@ -138,7 +155,9 @@ impl CheckReport {
     }
 }
 
-/// `check`: every problem in the config and the posts, and the calendar's coverage.
+/// `check`: every problem in the config and the posts, whether the secrets resolve
+/// (unless `credentials` is false), and the calendar's coverage.
+#[allow(clippy::too_many_arguments)]
 pub async fn check(
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -146,8 +165,10 @@ pub async fn check(
     env: &Environment,
     online: bool,
     strict: bool,
+    credentials: bool,
     as_json: bool,
 ) -> anyhow::Result<bool> {
+    let look_for_secrets = credentials;
     let loaded = Library::new(&config.posts).load_all()?;
     let mut errors = loaded.errors;
     errors.sort_by(|a, b| a.path.cmp(&b.path));
@@ -176,6 +197,18 @@ pub async fn check(
         }
     }
     let missing = calendar::missing(&calendar::by_month_day(&loaded.posts));
+    let credentials: Vec<CredentialResult> = publishers
+        .iter()
+        .filter(|_| look_for_secrets)
+        .map(|p| {
+            let problem = p.credentials().err();
+            CredentialResult {
+                publisher: p.name().to_string(),
+                ok: problem.is_none(),
+                problem,
+            }
+        })
+        .collect();
     let mut online_results = Vec::new();
     if online {
         for p in &publishers {
@@ -199,6 +232,7 @@ pub async fn check(
     let ok = errors.is_empty()
         && render_errors.is_empty()
         && online_results.iter().all(|r| r.ok)
+        && credentials.iter().all(|c| c.ok)
         && !missing_is_problem
         && (!strict || warnings.is_empty());
     let report = CheckReport {
@@ -230,6 +264,7 @@ pub async fn check(
                 .map(|(m, d)| format!("{m:02}-{d:02}"))
                 .collect(),
         },
+        credentials,
         online: online_results,
         strict,
         skipped: loaded.warnings,

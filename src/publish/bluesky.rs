@@ -492,6 +492,14 @@ impl Publisher for Bluesky {
         )
     }
 
+    fn credentials(&self) -> Result<(), String> {
+        self.config
+            .password
+            .read(&self.env)
+            .map(|_| ())
+            .map_err(|e| format!("no app password: {e}"))
+    }
+
     fn settle(&self) -> Duration {
         self.timeout
     }

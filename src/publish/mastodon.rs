@@ -478,6 +478,14 @@ impl Publisher for Mastodon {
         })
     }
 
+    fn credentials(&self) -> Result<(), String> {
+        self.config
+            .token
+            .read(&self.env)
+            .map(|_| ())
+            .map_err(|e| format!("no access token: {e}"))
+    }
+
     fn settle(&self) -> Duration {
         self.timeout
     }

@@ -391,6 +391,13 @@ pub trait Publisher: Send + Sync {
         repost: bool,
     ) -> BoxFuture<'a, Result<Receipt, PublishError>>;
 
+    /// Whether its secret resolves (set, readable, not empty, no spaces around it):
+    /// checked at `check` and at the daemon's start, not first at the day's fire.
+    /// The error says where the secret was looked for, never what it is.
+    fn credentials(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Whether a correction can be made in place, losing nothing (Bluesky: no).
     fn edits_in_place(&self) -> bool {
         true
@@ -464,12 +471,20 @@ impl SecretSource {
             })?,
         };
         let value = value.trim_end_matches(['\n', '\r']).to_string();
+        let place = || match self {
+            SecretSource::Env(name) => format!("the environment variable {name}"),
+            SecretSource::File(path) => format!("the secret file {}", path.display()),
+        };
         if value.trim().is_empty() {
-            let place = match self {
-                SecretSource::Env(name) => format!("the environment variable {name}"),
-                SecretSource::File(path) => format!("the secret file {}", path.display()),
-            };
-            return Err(format!("{place} is empty"));
+            return Err(format!("{} is empty", place()));
+        }
+        // A pasted token with a space or tab around it would be refused by the
+        // server with a puzzling 401: say so here.
+        if value.trim() != value {
+            return Err(format!(
+                "{} has spaces or tabs around the secret: remove them",
+                place()
+            ));
         }
         Ok(Secret(value))
     }
