@@ -323,6 +323,7 @@ impl Config {
             state: self.state.clone(),
             env_var,
             journal_fault: None,
+            retry_budget: crate::publish::DAEMON_RETRY_BUDGET,
         }
     }
 

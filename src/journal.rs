@@ -28,6 +28,9 @@ pub enum Event {
     /// The server has the corrected version (`todayis correct`): it supersedes the
     /// `done` before it.
     Corrected,
+    /// Taken back (`todayis unpublish`): nothing is on the server for it any more,
+    /// so a later `publish` makes a new publication.
+    Unpublished,
 }
 
 impl Event {
@@ -180,7 +183,8 @@ impl Journal {
         self.records
             .iter()
             .rev()
-            .find(|r| r.event.is_out() && r.is(who, date))
+            .find(|r| (r.event.is_out() || r.event == Event::Unpublished) && r.is(who, date))
+            .filter(|r| r.event.is_out())
     }
 
     /// The newest publication of `who`, whatever its date.
@@ -189,6 +193,20 @@ impl Journal {
             .iter()
             .rev()
             .find(|r| r.event.is_out() && r.is(who, r.date))
+    }
+
+    /// What is out for each date and publisher now (the newest `done`/`corrected`,
+    /// unless taken back since), oldest date first.
+    pub fn publications(&self) -> Vec<&Record> {
+        let mut latest: std::collections::BTreeMap<(NaiveDate, String), &Record> =
+            Default::default();
+        for r in &self.records {
+            if r.event.is_out() || r.event == Event::Unpublished {
+                let who = r.account.clone().unwrap_or_else(|| r.publisher.clone());
+                latest.insert((r.date, who), r);
+            }
+        }
+        latest.into_values().filter(|r| r.event.is_out()).collect()
     }
 
     /// The newest intent of `who` for `date` that no `done` answers: it may or may not
@@ -327,6 +345,13 @@ mod tests {
         j.append(done).unwrap();
         assert!(j.pending(WHO, date).is_none());
         assert!(j.published(renamed, date).is_some());
+        assert_eq!(j.generation(WHO, date), 1);
+        // Taken back: not out any more, and the next publication is a new one.
+        let mut gone = intent.clone();
+        gone.event = Event::Unpublished;
+        j.append(gone).unwrap();
+        assert!(j.published(WHO, date).is_none());
+        assert!(j.publications().is_empty());
         assert_eq!(j.generation(WHO, date), 1);
     }
 

@@ -30,6 +30,6 @@ pub mod runner;
 pub(crate) mod schedule;
 pub(crate) mod scheduler;
 pub mod server;
-pub(crate) mod settings;
+pub mod settings;
 pub mod status;
 pub mod text;

@@ -33,6 +33,10 @@ struct Cli {
         default_value = "text"
     )]
     log_format: LogFormat,
+    /// How long a one-shot command (publish, check --online, correct, unpublish)
+    /// keeps retrying a server that does not answer, e.g. 30s or 2m
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    retry_for: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +79,26 @@ enum Command {
         /// Publish again where the journal says it was done: a new status, record and feed item
         #[arg(long)]
         force: bool,
+    },
+    /// List what went out: date, publisher, post and where it is
+    #[command(after_help = "Example: todayis journal --date 2026-02-25 --json")]
+    Journal {
+        /// Only this publishing date
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a date's publications back: delete the status and record, remove the feed item
+    #[command(after_help = "Example: todayis unpublish --date 2026-02-25 --publisher mastodon")]
+    Unpublish {
+        /// The publishing date
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
+        /// Only these publishers (repeatable)
+        #[arg(long = "publisher", value_name = "NAME")]
+        publishers: Vec<String>,
     },
     /// Carry a post fixed after it went out to everywhere it went (Mastodon edits in
     /// place, the feed item is rewritten; Bluesky only with --repost)
@@ -196,10 +220,24 @@ fn main() -> ExitCode {
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let env = config.environment(
+    let mut env = config.environment(
         Arc::clone(&clock),
         Arc::new(|name| std::env::var(name).ok()),
     );
+    // Someone waits on a one-shot command: it gives up in seconds, not minutes.
+    if !matches!(cli.command, Command::Run) {
+        match todayis::settings::bounded_duration(
+            &cli.retry_for,
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(3600),
+        ) {
+            Ok(d) => env.retry_budget = d,
+            Err(e) => {
+                eprintln!("error: --retry-for: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let today = clock.now().with_timezone(&config.timezone).date_naive();
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -246,6 +284,14 @@ fn main() -> ExitCode {
             date.unwrap_or(today),
             &publishers,
             force,
+        )),
+        Command::Journal { date, json } => commands::journal(&mut out, &config, date, json),
+        Command::Unpublish { date, publishers } => runtime.block_on(commands::unpublish(
+            &mut out,
+            &config,
+            &env,
+            date,
+            &publishers,
         )),
         Command::Correct {
             date,

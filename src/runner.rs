@@ -277,6 +277,7 @@ async fn publish_one(
                 remote_id: done.remote_id.unwrap_or_default(),
                 url: done.url,
                 media: vec![],
+                dropped: vec![],
             },
         }));
     }
@@ -538,4 +539,63 @@ pub async fn correct_date(
         results.push((name, correction));
     }
     Ok((post, results))
+}
+
+/// Takes `date`'s publications back (`todayis unpublish`), publisher by publisher,
+/// journaling each so a later `publish` makes a new one. `None`: nothing was out.
+pub async fn unpublish_date(
+    config: &Config,
+    env: &Environment,
+    publishers: &[Arc<dyn Publisher>],
+    date: NaiveDate,
+    lock_wait: Duration,
+) -> Result<Vec<(String, Option<Result<Record, PublishError>>)>, RunError> {
+    let holder = format!(
+        "pid {} (todayis), unpublishing {date} since {}",
+        std::process::id(),
+        env.clock.now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let _lock = StateLock::acquire(&config.state, lock::PUBLISH, &holder, lock_wait).await?;
+    let (mut journal, _) = Journal::open(&config.state).map_err(|source| RunError::Journal {
+        state: config.state.clone(),
+        source,
+    })?;
+    let mut results = Vec::new();
+    for publisher in publishers {
+        let name = publisher.name().to_string();
+        let account = publisher.account();
+        let who = Who {
+            name: &name,
+            account: &account,
+        };
+        let Some(out) = journal.published(who, date).cloned() else {
+            results.push((name, None));
+            continue;
+        };
+        let result = match publisher.unpublish(&out).await {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let record = Record {
+                    event: Event::Unpublished,
+                    at: env.clock.now(),
+                    ..out.clone()
+                };
+                journal.append(record).map(|()| out).map_err(|e| {
+                    PublishError::new(
+                        &name,
+                        Retry::Later,
+                        format!(
+                            "taken back on the server, but cannot record it in {}: {e}",
+                            config.state.display()
+                        ),
+                    )
+                })
+            }
+        };
+        if let Ok(out) = &result {
+            tracing::info!(publisher = %name, %date, url = out.url.as_deref().unwrap_or(""), "unpublished");
+        }
+        results.push((name, Some(result)));
+    }
+    Ok(results)
 }

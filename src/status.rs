@@ -202,3 +202,66 @@ fn label(value: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(date: &str, at: &str) -> crate::journal::Record {
+        crate::journal::Record {
+            date: date.parse().unwrap(),
+            publisher: "m".into(),
+            account: None,
+            event: crate::journal::Event::Done,
+            post: "p.md".into(),
+            key: None,
+            marker: None,
+            remote_id: Some("1".into()),
+            url: None,
+            sent: None,
+            at: DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[test]
+    fn a_failure_fixed_elsewhere_is_no_longer_reported_and_successes_survive_restarts() {
+        let mut s = Status::default();
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        // A restart: the journal says what went out last.
+        s.follow_journal("m", Some(&out("2024-02-24", "2024-02-24T09:00:00Z")));
+        assert_eq!(
+            s.publishers["m"].last_success,
+            Some(at("2024-02-24T09:00:00Z"))
+        );
+        assert!(
+            s.metrics(at("2024-02-25T00:00:00Z"))
+                .contains("todayis_last_success_timestamp_seconds{publisher=\"m\"} 1708765200")
+        );
+        // The day fails in the daemon; `todayis publish` fixes it from another process.
+        s.record(
+            "m",
+            "2024-02-25".parse().unwrap(),
+            PublicationResult::Failed,
+            Some("HTTP 503".into()),
+            at("2024-02-25T09:00:00Z"),
+        );
+        s.follow_journal("m", Some(&out("2024-02-24", "2024-02-24T09:00:00Z")));
+        assert_eq!(
+            s.publishers["m"].last_result,
+            Some(PublicationResult::Failed),
+            "not fixed yet"
+        );
+        s.follow_journal("m", Some(&out("2024-02-25", "2024-02-25T09:30:00Z")));
+        assert_eq!(
+            s.publishers["m"].last_result,
+            Some(PublicationResult::Published)
+        );
+        assert_eq!(s.publishers["m"].last_message, None);
+        assert_eq!(
+            s.publishers["m"].last_success,
+            Some(at("2024-02-25T09:30:00Z"))
+        );
+    }
+}

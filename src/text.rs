@@ -314,7 +314,7 @@ pub fn line_diff<'a>(old: &'a str, new: &'a str) -> Vec<DiffLine<'a>> {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             out.push((' ', a[i]));
             (i, j) = (i + 1, j + 1);
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
             out.push(('+', b[j]));
             j += 1;
         } else {

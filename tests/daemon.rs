@@ -42,6 +42,7 @@ fn env_at(config: &Config, base: DateTime<Utc>) -> Environment {
         state: config.state.clone(),
         env_var: Arc::new(|_| None),
         journal_fault: None,
+        retry_budget: std::time::Duration::from_secs(300),
     }
 }
 

@@ -19,6 +19,7 @@ fn env() -> Environment {
         state: std::env::temp_dir(),
         env_var: Arc::new(|_| None),
         journal_fault: None,
+        retry_budget: std::time::Duration::from_secs(300),
     }
 }
 

@@ -132,6 +132,7 @@ impl Publisher for Simulated {
                 remote_id: id,
                 url: None,
                 media: vec![],
+                dropped: vec![],
             })
         })
     }
@@ -154,6 +155,7 @@ impl Publisher for Simulated {
                     remote_id: id.clone(),
                     url: None,
                     media: vec![],
+                    dropped: vec![],
                 }))
         })
     }
@@ -167,6 +169,10 @@ impl Publisher for Simulated {
         _repost: bool,
     ) -> BoxFuture<'a, Result<Receipt, PublishError>> {
         Box::pin(async { Err(fail("the simulation does not correct")) })
+    }
+
+    fn unpublish<'a>(&'a self, _out: &'a Record) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(async { Err(fail("the simulation does not unpublish")) })
     }
 
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
@@ -221,6 +227,7 @@ fn run_seed(seed: u64, posts: &Path) {
         state: config.state.clone(),
         env_var: Arc::new(|_| None),
         // A failed journal write: a full disk, or a crash at exactly that step.
+        retry_budget: Duration::from_secs(300),
         journal_fault: Some(Arc::new(move |_record: &Record| {
             if fault_source.lock().unwrap().roll(0.12) {
                 Err(std::io::Error::other("no space left on device"))

@@ -8,6 +8,7 @@ mod calendar;
 mod check;
 mod correct;
 mod import;
+mod journal;
 mod preview;
 mod publish;
 
@@ -19,6 +20,7 @@ pub use calendar::{CalendarFormat, CalendarReport, calendar};
 pub use check::{CheckReport, check};
 pub use correct::correct;
 pub use import::{ImportSource, import};
+pub use journal::{journal, unpublish};
 pub use preview::{PreviewReport, preview};
 pub use publish::publish;
 

@@ -46,16 +46,21 @@ pub async fn publish(
             Outcome::Published {
                 receipt,
                 reconciled,
-            } => writeln!(
-                out,
-                "{name}: {} {}",
-                if *reconciled {
-                    "already on the server (its answer had been lost), now journaled:"
-                } else {
-                    "published"
-                },
-                receipt.url.as_deref().unwrap_or(&receipt.remote_id)
-            )?,
+            } => {
+                writeln!(
+                    out,
+                    "{name}: {} {}",
+                    if *reconciled {
+                        "already on the server (its answer had been lost), now journaled:"
+                    } else {
+                        "published"
+                    },
+                    receipt.url.as_deref().unwrap_or(&receipt.remote_id)
+                )?;
+                for what in &receipt.dropped {
+                    writeln!(out, "{name}: note: the server dropped {what}")?;
+                }
+            }
             Outcome::AlreadyPublished { receipt } => writeln!(
                 out,
                 "{name}: skipped, already published for {date} ({}); use --force to publish again",
@@ -63,7 +68,13 @@ pub async fn publish(
             )?,
             Outcome::Failed(error) => {
                 ok = false;
-                writeln!(out, "{name}: failed: {}", error.message)?
+                let again = match error.retry {
+                    crate::publish::Retry::Later => format!(
+                        "; nothing more will be tried by this command: run `todayis publish --date {date}` again once the server answers (a running daemon retries by itself)"
+                    ),
+                    crate::publish::Retry::Never => String::new(),
+                };
+                writeln!(out, "{name}: failed: {}{again}", error.message)?
             }
         }
     }

@@ -262,7 +262,10 @@ impl Bluesky {
             config: config.clone(),
             env: env.clone(),
             http: http::client(timeout),
-            policy: Policy::default(),
+            policy: Policy {
+                budget: env.retry_budget,
+                ..Policy::default()
+            },
             timeout,
             session: tokio::sync::Mutex::new(None),
         }
@@ -492,6 +495,23 @@ impl Publisher for Bluesky {
         )
     }
 
+    fn unpublish<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(async move {
+            let rkey = out
+                .remote_id
+                .as_deref()
+                .and_then(|uri| uri.rsplit('/').next())
+                .unwrap_or_default();
+            if rkey.is_empty() {
+                return Err(self.fatal("the journal has no record key for it".into()));
+            }
+            self.delete_record(rkey).await
+        })
+    }
+
     fn credentials(&self) -> Result<(), String> {
         self.config
             .password
@@ -521,6 +541,7 @@ impl Publisher for Bluesky {
                     session.handle
                 )),
                 media: vec![],
+                dropped: vec![],
             }))
         })
     }
@@ -664,6 +685,7 @@ impl Bluesky {
             url: Some(format!("https://bsky.app/profile/{handle}/post/{rkey}")),
             remote_id: uri,
             media: vec![],
+            dropped: vec![],
         };
         if let Some(uri) = self.existing(&session, rkey).await? {
             return Ok(receipt(uri, &session.handle));
@@ -845,6 +867,7 @@ mod tests {
             state: state.to_path_buf(),
             env_var: std::sync::Arc::new(|_| None),
             journal_fault: None,
+            retry_budget: std::time::Duration::from_secs(300),
         };
         Bluesky::new("bluesky", &config.check(Path::new(".")).unwrap(), &env)
     }

@@ -195,14 +195,25 @@ pub fn mime_of(path: &Path) -> &'static str {
     }
 }
 
-/// A transport error in a few words, without the URL's query or any header.
+/// A transport error in a few words, with the address it was for (scheme, host,
+/// port and path: never the query, never a header, so never a secret).
 pub fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".into()
+    let what = if e.is_timeout() {
+        "the request timed out"
     } else if e.is_connect() {
-        "cannot connect to the server".into()
+        "cannot connect to the server"
     } else {
-        "the connection failed".into()
+        "the connection failed"
+    };
+    match e.url() {
+        Some(u) => format!(
+            "{what} ({}://{}{}{})",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            u.path()
+        ),
+        None => what.to_string(),
     }
 }
 

@@ -154,7 +154,10 @@ impl Mastodon {
             config: config.clone(),
             env: env.clone(),
             http: http::client(timeout),
-            policy: Policy::default(),
+            policy: Policy {
+                budget: env.retry_budget,
+                ..Policy::default()
+            },
             timeout,
         }
     }
@@ -257,8 +260,13 @@ impl Mastodon {
     }
 
     /// The account's id (verify_credentials), for the account's own statuses.
-    async fn account(&self, token: &str, what: &str) -> Result<serde_json::Value, PublishError> {
-        retry::run(&self.name, self.policy, || async {
+    async fn account(
+        &self,
+        token: &str,
+        what: &str,
+        policy: Policy,
+    ) -> Result<serde_json::Value, PublishError> {
+        retry::run(&self.name, policy, || async {
             let r = self
                 .http
                 .get(self.endpoint("/api/v1/accounts/verify_credentials"))
@@ -277,9 +285,10 @@ impl Mastodon {
         token: &str,
         marker: &str,
         since: chrono::DateTime<chrono::Utc>,
+        policy: Policy,
     ) -> Result<Option<serde_json::Value>, PublishError> {
         let what = "looking for an earlier status";
-        let account = self.account(token, what).await?;
+        let account = self.account(token, what, policy).await?;
         let id =
             json_str(&account, "id").ok_or_else(|| self.fatal("the account has no id".into()))?;
         let earliest = since - chrono::Duration::minutes(10);
@@ -289,7 +298,7 @@ impl Mastodon {
             if let Some(m) = &max_id {
                 url.push_str(&format!("&max_id={m}"));
             }
-            let page = retry::run(&self.name, self.policy, || async {
+            let page = retry::run(&self.name, policy, || async {
                 let r = self.http.get(&url).bearer_auth(token).send().await;
                 self.classify(r, what).await
             })
@@ -343,7 +352,12 @@ impl Mastodon {
         }
         let status = retry::run(&self.name, self.policy, || async {
             if ambiguous.load(std::sync::atomic::Ordering::Relaxed) {
-                match self.find_status(token, &marker, started).await {
+                // One look per round: this loop's own backoff paces it.
+                let once = Policy {
+                    budget: Duration::ZERO,
+                    ..self.policy
+                };
+                match self.find_status(token, &marker, started, once).await {
                     Ok(Some(status)) => return Attempt::Done(status),
                     Ok(None) => {}
                     Err(e) => {
@@ -362,17 +376,26 @@ impl Mastodon {
                 .form(&form)
                 .send()
                 .await;
+            // A refused connection never reached the server, and a 429 was refused
+            // before anything was made; anything else that asks for another try
+            // (a timeout, a dropped answer, a 5xx) may have made the status.
+            let unreached = response.as_ref().err().is_some_and(|e| e.is_connect());
             let attempt = self.classify(response, "posting the status").await;
-            // A 429 was refused before anything was made; anything else that asks
-            // for another try may have made the status.
-            if let Attempt::Again { wait: None, .. } = &attempt {
+            if let Attempt::Again { wait: None, .. } = &attempt
+                && !unreached
+            {
                 ambiguous.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             attempt
         })
         .await?;
-        receipt_of(&status)
-            .ok_or_else(|| self.fatal("posting the status: the answer has no id".into()))
+        let mut receipt = receipt_of(&status)
+            .ok_or_else(|| self.fatal("posting the status: the answer has no id".into()))?;
+        receipt.dropped = dropped(toot, media.is_some(), &status);
+        for what in &receipt.dropped {
+            tracing::warn!(publisher = %self.name, "the server dropped {what}");
+        }
+        Ok(receipt)
     }
 }
 
@@ -478,6 +501,29 @@ impl Publisher for Mastodon {
         })
     }
 
+    fn unpublish<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(async move {
+            let id = out.remote_id.as_deref().unwrap_or_default();
+            let token = self.token()?;
+            let url = self.endpoint(&format!("/api/v1/statuses/{id}"));
+            retry::run(&self.name, self.policy, || async {
+                let r = self.http.delete(&url).bearer_auth(&token).send().await;
+                // Gone already (deleted by hand): what was asked for is true.
+                if r.as_ref()
+                    .is_ok_and(|r| r.status() == StatusCode::NOT_FOUND)
+                {
+                    return Attempt::Done(serde_json::Value::Null);
+                }
+                self.classify(r, "deleting the status").await
+            })
+            .await
+            .map(|_| ())
+        })
+    }
+
     fn credentials(&self) -> Result<(), String> {
         self.config
             .token
@@ -501,7 +547,7 @@ impl Publisher for Mastodon {
             }
             let token = self.token()?;
             Ok(self
-                .find_status(&token, marker, since)
+                .find_status(&token, marker, since, self.policy)
                 .await?
                 .and_then(|status| receipt_of(&status)))
         })
@@ -579,7 +625,9 @@ impl Publisher for Mastodon {
                 budget: Duration::from_secs(10),
                 ..self.policy
             };
-            let account = self.account(&token, "checking the access token").await?;
+            let account = self
+                .account(&token, "checking the access token", policy)
+                .await?;
             let instance = retry::run(&self.name, policy, || async {
                 let r = self
                     .http
@@ -674,6 +722,31 @@ fn carries(content: &str, marker: &str) -> bool {
     text.contains(marker)
 }
 
+/// What the server's answer shows it did not keep of what was sent (some servers
+/// ignore `spoiler_text` or `unlisted`): to be said, not lost quietly.
+fn dropped(toot: &Toot, sent_media: bool, status: &serde_json::Value) -> Vec<String> {
+    let mut dropped = Vec::new();
+    let field = |k: &str| status.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    if toot.spoiler_text.is_some() && field("spoiler_text").is_empty() {
+        dropped.push("the content warning".to_string());
+    }
+    let visibility = field("visibility");
+    if !visibility.is_empty() && visibility != toot.visibility.as_str() {
+        dropped.push(format!(
+            "the visibility: sent {}, it says {visibility}",
+            toot.visibility.as_str()
+        ));
+    }
+    let attached = status
+        .get("media_attachments")
+        .and_then(|m| m.as_array())
+        .is_some_and(|m| !m.is_empty());
+    if sent_media && !attached {
+        dropped.push("the picture".to_string());
+    }
+    dropped
+}
+
 /// The id and address of a status.
 fn receipt_of(status: &serde_json::Value) -> Option<Receipt> {
     Some(Receipt {
@@ -684,5 +757,6 @@ fn receipt_of(status: &serde_json::Value) -> Option<Receipt> {
             .and_then(|m| m.as_array())
             .map(|all| all.iter().filter_map(|m| json_str(m, "id")).collect())
             .unwrap_or_default(),
+        dropped: vec![],
     })
 }

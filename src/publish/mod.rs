@@ -104,7 +104,13 @@ pub struct Environment {
     /// Makes journal writes fail (the simulation's full disks and crashes); `None`
     /// everywhere but in tests.
     pub journal_fault: Option<crate::journal::Fault>,
+    /// How long one publication may spend waiting between retries: minutes for the
+    /// daemon (it tries again later anyway), seconds for a command someone waits on.
+    pub retry_budget: std::time::Duration,
 }
+
+/// The daemon's retry budget per attempt at a publication.
+pub const DAEMON_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What the bot knows about one publication when it renders it.
 #[derive(Debug, Clone)]
@@ -254,6 +260,10 @@ pub struct Receipt {
     /// keep an unchanged picture.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media: Vec<String>,
+    /// What the server's answer shows it dropped of what was sent (a content
+    /// warning, the visibility, the picture): said, never silently lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
 }
 
 /// Whether trying again could help.
@@ -397,6 +407,13 @@ pub trait Publisher: Send + Sync {
     fn credentials(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// Takes a publication back (`todayis unpublish`): deletes the status or record,
+    /// or removes the feed item. One already gone is no error.
+    fn unpublish<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+    ) -> BoxFuture<'a, Result<(), PublishError>>;
 
     /// Whether a correction can be made in place, losing nothing (Bluesky: no).
     fn edits_in_place(&self) -> bool {

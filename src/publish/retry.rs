@@ -68,10 +68,11 @@ where
             return Err(PublishError::new(
                 publisher,
                 Retry::Later,
-                format!(
-                    "{why}; gave up after waiting {}s in all: it will be tried again later",
-                    waited.as_secs()
-                ),
+                if waited.is_zero() {
+                    why
+                } else {
+                    format!("{why}; gave up after waiting {}s in all", waited.as_secs())
+                },
             ));
         };
         tracing::warn!(

@@ -146,6 +146,7 @@ impl Rss {
             remote_id: item.guid.clone(),
             url: Some(item.link.clone()),
             media: vec![],
+            dropped: vec![],
         };
         if !items.iter().any(|i| i.guid == item.guid) {
             // An item is never dated in the future: a manual run before the day's
@@ -327,6 +328,22 @@ impl Publisher for Rss {
         format!("rss {}", self.config.path.display())
     }
 
+    fn unpublish<'a>(
+        &'a self,
+        out: &'a crate::journal::Record,
+    ) -> BoxFuture<'a, Result<(), PublishError>> {
+        Box::pin(async move {
+            let guid = out.remote_id.as_deref().unwrap_or_default();
+            let mut items = self.items()?;
+            let before = items.len();
+            items.retain(|i| i.guid != guid);
+            if items.len() != before {
+                self.store(&items)?;
+            }
+            Ok(())
+        })
+    }
+
     fn correct<'a>(
         &'a self,
         out: &'a crate::journal::Record,
@@ -370,6 +387,7 @@ impl Publisher for Rss {
                 remote_id: guid.to_string(),
                 url: Some(new.link.clone()),
                 media: vec![],
+                dropped: vec![],
             })
         })
     }
@@ -388,6 +406,7 @@ impl Publisher for Rss {
                     remote_id: i.guid,
                     url: Some(i.link),
                     media: vec![],
+                    dropped: vec![],
                 }))
         })
     }

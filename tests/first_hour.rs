@@ -1,0 +1,184 @@
+//! What an operator trips over in the first hour: what went out and how to take it
+//! back, `--force`, commands that give up in seconds, and a server that quietly
+//! drops what was sent.
+// These tests drive the real binary on the real clock, as an operator would.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+const DATE: &str = "2024-02-25";
+
+fn khrushchev() -> String {
+    post(
+        "Nikita Khrushchev Denounces Stalin",
+        "1956-02-25",
+        "k",
+        "He spoke for four hours.",
+        "content_warning = \"Repression\"",
+    )
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_journal_lists_what_went_out_and_unpublish_takes_it_back() {
+    let mock = MastodonMock::start();
+    let bot = Bot::new(
+        &[("02-25-k.md", &khrushchev())],
+        &format!("{}{}", mastodon_publisher(&mock, ""), rss_publisher("")),
+    );
+    assert!(
+        bot.cmd(&["publish", "--date", DATE])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let listed = bot.cmd(&["journal"]).output().unwrap();
+    let text = stdout(&listed);
+    assert!(
+        text.contains("2024-02-25  mastodon   02-25-k.md  http://"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2024-02-25  rss        02-25-k.md  https://todayis.example/2024/k.html"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &bot.cmd(&["journal", "--date", DATE, "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(json[0]["state"], "done");
+
+    // A skipped publisher says where the publication is.
+    let again = stdout(&bot.cmd(&["publish", "--date", DATE]).output().unwrap());
+    assert!(
+        again.contains("mastodon: skipped, already published for 2024-02-25 (http://"),
+        "{again}"
+    );
+
+    let out = bot.cmd(&["unpublish", "--date", DATE]).output().unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("mastodon: taken back"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(mock.statuses().len(), 0);
+    let feed = feedparser(&bot.path("public/feed.xml"));
+    assert_eq!(feed["entries"].as_array().unwrap().len(), 0);
+    assert!(stdout(&bot.cmd(&["journal"]).output().unwrap()).contains("nothing went out"));
+    // A later publish makes a new one.
+    assert!(
+        bot.cmd(&["publish", "--date", DATE])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert_eq!(mock.statuses().len(), 1);
+    assert_eq!(
+        feedparser(&bot.path("public/feed.xml"))["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn force_after_a_status_was_deleted_by_hand_makes_a_new_one_at_once() {
+    let mock = MastodonMock::start();
+    let bot = Bot::new(
+        &[("02-25-k.md", &khrushchev())],
+        &mastodon_publisher(&mock, ""),
+    );
+    assert!(
+        bot.cmd(&["publish", "--date", DATE])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let id = mock.statuses()[0]["id"].as_str().unwrap().to_string();
+    reqwest::blocking::Client::new()
+        .delete(format!("{}/api/v1/statuses/{id}", mock.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(mock.statuses().len(), 0);
+    let out = bot
+        .cmd(&["publish", "--date", DATE, "--force"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(mock.statuses().len(), 1);
+    assert_ne!(mock.statuses()[0]["id"], id.as_str());
+}
+
+#[test]
+fn a_one_shot_command_gives_up_in_seconds_and_names_the_server_and_what_to_do() {
+    let port = free_port();
+    let bot = Bot::new(
+        &[("02-25-k.md", &khrushchev())],
+        &format!(
+            "[publishers.mastodon]\ntype = \"mastodon\"\ninstance = \"http://127.0.0.1:{port}\"\ntoken_env = \"TODAYIS_TEST_TOKEN\"\ntimeout = \"1s\"\n"
+        ),
+    );
+    let out = bot
+        .cmd(&["--retry-for", "3s", "publish", "--date", DATE])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cannot connect to the server (http://127.0.0.1:{port}/api/v1/statuses)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("run `todayis publish --date 2024-02-25` again once the server answers"),
+        "{text}"
+    );
+    assert!(!text.contains("it will be tried again later"), "{text}");
+}
+
+#[test]
+fn a_server_that_quietly_drops_the_content_warning_and_visibility_is_called_out() {
+    let mock = MastodonMock::start();
+    // Like mitra: it keeps the text but not `spoiler_text` or `unlisted`.
+    mock.fault(json!({"match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+        "effect": {"type": "status", "status": 200, "body": {"id": "42", "url": "https://m.example/@bot/42",
+            "content": "<p>text</p>", "spoiler_text": "", "visibility": "public", "media_attachments": []}}}));
+    let bot = Bot::new(
+        &[("02-25-k.md", &khrushchev())],
+        &mastodon_publisher(&mock, "visibility = \"unlisted\""),
+    );
+    let out = bot.cmd(&["publish", "--date", DATE]).output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("mastodon: note: the server dropped the content warning"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "mastodon: note: the server dropped the visibility: sent unlisted, it says public"
+        ),
+        "{text}"
+    );
+}
