@@ -88,6 +88,15 @@ impl Library {
                 let path = entry.path();
                 let kind = entry.file_type().map_err(|e| list_error(&folder, e))?;
                 let is_post = name.ends_with(".md");
+                // Markdown by another name is not read: say so, never skip it silently.
+                let lower = name.to_ascii_lowercase();
+                if !is_post && (lower.ends_with(".md") || lower.ends_with(".markdown")) {
+                    warnings.push(format!(
+                        "{}: not read: post files end in `.md` (lowercase); rename it",
+                        path.display()
+                    ));
+                    continue;
+                }
                 let month = month_folder(name);
                 if !kind.is_dir() && !kind.is_symlink() && !kind.is_file() {
                     if is_post {
@@ -196,6 +205,7 @@ impl Library {
                         path,
                         position: Position::START,
                         message,
+                        more: vec![],
                     });
                 }
                 continue;

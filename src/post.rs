@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -45,13 +46,32 @@ pub struct Image {
     pub at: Position,
 }
 
-/// A problem with one post file, located for an editor.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{position}: {message}", path.display())]
+/// A problem with one post file, located for an editor; `more` holds the file's
+/// other problems of the same pass (every unknown key at once, in file order).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostError {
     pub path: PathBuf,
     pub position: Position,
     pub message: String,
+    pub more: Vec<(Position, String)>,
+}
+
+impl std::error::Error for PostError {}
+
+impl fmt::Display for PostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}",
+            self.path.display(),
+            self.position,
+            self.message
+        )?;
+        for (position, message) in &self.more {
+            write!(f, "\n{}:{position}: {message}", self.path.display())?;
+        }
+        Ok(())
+    }
 }
 
 impl PostError {
@@ -60,7 +80,100 @@ impl PostError {
             path: path.to_path_buf(),
             position,
             message: message.into(),
+            more: vec![],
         }
+    }
+
+    /// Each problem on its own: the first, then the others.
+    pub fn each(&self) -> impl Iterator<Item = (Position, &str)> {
+        std::iter::once((self.position, self.message.as_str()))
+            .chain(self.more.iter().map(|(p, m)| (*p, m.as_str())))
+    }
+}
+
+/// The keys a post's front matter may have.
+const KEYS: [&str; 10] = [
+    "title",
+    "date",
+    "url",
+    "summary",
+    "tags",
+    "image",
+    "image_alt",
+    "content_warning",
+    "lang",
+    "sources",
+];
+
+/// The known key nearest to `key`, if one is near (a typo, a missing underscore).
+fn did_you_mean(key: &str) -> Option<&'static str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (previous + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(here + 1);
+                previous = here;
+            }
+        }
+        row[b.len()]
+    }
+    let key = key.to_lowercase().replace('-', "_");
+    KEYS.iter()
+        .map(|k| (distance(&key, k), *k))
+        .filter(|(d, k)| *d <= 2 || k.replace('_', "") == key.replace('_', ""))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Where each top-level key of `front` is defined (a `key =` at a line's start).
+fn key_positions(front: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in front.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some((key, _)) = trimmed.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            if !key.is_empty() && !key.starts_with('#') && !key.starts_with('[') {
+                out.push((key.to_string(), offset + (line.len() - trimmed.len())));
+            }
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// A date as the editor wrote it: a TOML date (`1956-02-25`), or a string for a
+/// year before the common era: `"-0044-03-15"` is 44 BC (as historians count, with
+/// no year 0), kept as the astronomical year -43 so that `{years_ago}` is right.
+fn date_of(value: &toml::Value) -> Result<NaiveDate, String> {
+    const HOW: &str =
+        "write it as 1879-03-14 (year-month-day, no quotes; a year BC as \"-0044-03-15\")";
+    match value {
+        toml::Value::Datetime(d) => match (d.date, d.time) {
+            (Some(d), None) => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+                .ok_or_else(|| format!("{d} is not a day of the calendar: {HOW}")),
+            _ => Err(format!(
+                "`date` must be a plain date like 1956-02-25, not `{d}`"
+            )),
+        },
+        toml::Value::String(s) => {
+            let bc = s.trim().strip_prefix('-').and_then(|rest| {
+                let mut parts = rest.splitn(3, '-');
+                let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+                let ok = y.len() >= 4 && m.len() == 2 && d.len() == 2;
+                let (y, m, d): (i32, u32, u32) =
+                    (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+                (ok && y >= 1).then(|| NaiveDate::from_ymd_opt(1 - y, m, d))?
+            });
+            bc.ok_or_else(|| format!("`date` is the text \"{s}\": {HOW}"))
+        }
+        other => Err(format!("`date` is {}: {HOW}", other.type_str())),
     }
 }
 
@@ -93,7 +206,7 @@ pub fn valid_month_day(month: u32, day: u32) -> bool {
 #[serde(deny_unknown_fields)]
 struct FrontMatter {
     title: Spanned<String>,
-    date: Spanned<toml::value::Datetime>,
+    date: Spanned<toml::Value>,
     url: Spanned<String>,
     summary: Option<String>,
     #[serde(default)]
@@ -116,6 +229,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
     let first = lines.next().unwrap_or_default();
+    if first.trim_end() == "---" {
+        return Err(err(
+            Position::START,
+            "this is YAML front matter (`---`); todayis reads TOML between `+++` lines: put `+++` above and below it, and write `title = \"...\"` for `title: ...`".into(),
+        ));
+    }
     if first.trim_end() != "+++" {
         return Err(err(
             Position::START,
@@ -143,6 +262,64 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
     // Positions inside the front matter are one line below the opening `+++`.
     let at = |offset: usize| Position::of(front, offset).below(1);
 
+    // Syntax first; a date written the way people write dates gets the answer.
+    let table: toml::Table = toml::from_str(front).map_err(|e| {
+        let start = e.span().map_or(0, |s| s.start);
+        let line_start = front[..start.min(front.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let message = if front[line_start..].trim_start().starts_with("date") {
+            "write the date as 1879-03-14 (year-month-day, no quotes; a year BC as \"-0044-03-15\")"
+                .to_string()
+        } else {
+            e.message().trim().replace('\n', " ")
+        };
+        err(at(start), message)
+    })?;
+    // Every unknown key at once, in file order, each with the key it may have meant.
+    let mut problems: Vec<(Position, String)> = key_positions(front)
+        .into_iter()
+        .filter(|(k, _)| table.contains_key(k) && !KEYS.contains(&k.as_str()))
+        .map(|(k, offset)| {
+            let hint = did_you_mean(&k)
+                .map(|m| format!(": did you mean `{m}`?"))
+                .unwrap_or_else(|| {
+                    format!(
+                        " (the keys are {})",
+                        KEYS.map(|k| format!("`{k}`")).join(", ")
+                    )
+                });
+            (at(offset), format!("unknown key `{k}`{hint}"))
+        })
+        .collect();
+    let position_of = |key: &str| {
+        key_positions(front)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map_or(Position::START.below(1), |(_, o)| at(o))
+    };
+    if let Some(toml::Value::String(tag)) = table.get("tags") {
+        problems.push((
+            position_of("tags"),
+            format!("`tags` is a list: write tags = [\"{tag}\"]"),
+        ));
+    }
+    if let Some(date) = table.get("date")
+        && let Err(message) = date_of(date)
+    {
+        problems.push((position_of("date"), message));
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|(p, _)| (p.line, p.column));
+        let (position, message) = problems.remove(0);
+        return Err(PostError {
+            path: path.to_path_buf(),
+            position,
+            message,
+            more: problems,
+        });
+    }
+
     let fm: FrontMatter = toml::from_str(front).map_err(|e| {
         let pos = e.span().map_or(Position::START, |s| at(s.start));
         err(pos, e.message().trim().replace('\n', " "))
@@ -153,27 +330,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
         return Err(err(at(fm.title.span().start), "`title` is empty".into()));
     }
 
-    let date_at = at(fm.date.span().start);
-    let date = match (fm.date.get_ref().date, fm.date.get_ref().time) {
-        (Some(d), None) => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        err(
-            date_at,
-            format!(
-                "`date` must be a plain date like 1956-02-25, not `{}`",
-                fm.date.get_ref()
-            ),
-        )
-    })?;
+    let date_at = position_of("date");
+    let date = date_of(fm.date.get_ref()).map_err(|m| err(date_at, m))?;
     if let Some((month, day)) = month_day_from_name(path)
         && (month, day) != (date.month(), date.day())
     {
         return Err(err(
             date_at,
             format!(
-                "the file name says {month:02}-{day:02} but `date` is {date}: rename the file or fix the date"
+                "the file name says {month:02}-{day:02} but `date` is {date}: rename the file to {}, or fix the date",
+                renamed(path, date)
             ),
         ));
     }
@@ -252,6 +418,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
         sources,
         body: text[body_start..].trim().to_string(),
     })
+}
+
+/// The file name `path` should have for `date`: its slug after the date it names.
+fn renamed(path: &Path, date: NaiveDate) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let slug = name
+        .get(6..)
+        .filter(|_| name.len() > 6 && name.as_bytes()[2] == b'-')
+        .unwrap_or(name);
+    format!("{:02}-{:02}-{slug}", date.month(), date.day())
 }
 
 /// An absolute http(s) URL with a host.
@@ -340,6 +519,55 @@ mod tests {
     }
 
     #[test]
+    fn all_the_editors_mistakes_at_once_each_with_the_fix() {
+        let text = "+++\ntitel = \"x\"\ndate = 1956-02-25\nurl = \"https://a.example/\"\nimagealt = \"y\"\ntags = \"ColdWar\"\ncolour = 1\n+++\n";
+        let e = p("p/02-25-k.md", text).unwrap_err();
+        let all: Vec<String> = e.each().map(|(pos, m)| format!("{pos}: {m}")).collect();
+        assert_eq!(all[0], "2:1: unknown key `titel`: did you mean `title`?");
+        assert_eq!(
+            all[1],
+            "5:1: unknown key `imagealt`: did you mean `image_alt`?"
+        );
+        assert_eq!(all[2], "6:1: `tags` is a list: write tags = [\"ColdWar\"]");
+        assert!(
+            all[3].starts_with("7:1: unknown key `colour` (the keys are `title`"),
+            "{}",
+            all[3]
+        );
+        for (date, line) in [("14/03/1879", "3"), ("\"1879-03-14\"", "3")] {
+            let text =
+                format!("+++\ntitle = \"x\"\ndate = {date}\nurl = \"https://a.example/\"\n+++\n");
+            let got = error_of("p/03-14-k.md", &text);
+            assert!(got.starts_with(&format!("p/03-14-k.md:{line}:")), "{got}");
+            assert!(
+                got.contains("write it as 1879-03-14 (year-month-day, no quotes")
+                    || got.contains("write the date as 1879-03-14"),
+                "{got}"
+            );
+        }
+        let yaml = error_of("p/03-14-k.md", "---\ntitle: x\n---\n");
+        assert!(yaml.contains("YAML front matter"), "{yaml}");
+    }
+
+    #[test]
+    fn a_year_before_the_common_era() {
+        let post = p(
+            "p/03-15-ides.md",
+            "+++\ntitle = \"The Ides of March\"\ndate = \"-0044-03-15\"\nurl = \"https://a.example/\"\n+++\nCaesar.\n",
+        )
+        .unwrap();
+        // 44 BC is the astronomical year -43 (there is no year 0).
+        assert_eq!(post.date, NaiveDate::from_ymd_opt(-43, 3, 15).unwrap());
+        assert!(
+            error_of(
+                "p/03-15-ides.md",
+                "+++\ntitle = \"x\"\ndate = \"-0044-03-32\"\nurl = \"https://a.example/\"\n+++\n"
+            )
+            .contains("no quotes")
+        );
+    }
+
+    #[test]
     fn reports_each_problem_with_its_position() {
         let cases = [
             ("", "p/02-25-k.md:1:1: the file is empty"),
@@ -353,7 +581,7 @@ mod tests {
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"https://a.example/\"\ntitel = \"y\"\n+++\n",
-                "p/02-25-k.md:5:1: unknown field `titel`, expected one of `title`, `date`, `url`, `summary`, `tags`, `image`, `image_alt`, `content_warning`, `lang`, `sources`",
+                "p/02-25-k.md:5:1: unknown key `titel`: did you mean `title`?",
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\n+++\n",
@@ -369,11 +597,11 @@ mod tests {
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-26\nurl = \"https://a.example/\"\n+++\n",
-                "p/02-25-k.md:3:8: the file name says 02-25 but `date` is 1956-02-26: rename the file or fix the date",
+                "p/02-25-k.md:3:1: the file name says 02-25 but `date` is 1956-02-26: rename the file to 02-26-k.md, or fix the date",
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25T10:00:00\nurl = \"https://a.example/\"\n+++\n",
-                "p/02-25-k.md:3:8: `date` must be a plain date like 1956-02-25, not `1956-02-25T10:00:00`",
+                "p/02-25-k.md:3:1: `date` must be a plain date like 1956-02-25, not `1956-02-25T10:00:00`",
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"/2024/02/k.html\"\n+++\n",

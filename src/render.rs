@@ -100,10 +100,10 @@ fn tidy(text: &str) -> String {
 /// "On this day in 1956", or, when a 29 February post goes out on another day
 /// (a common year), "On 29 February 1940": it must not claim "today".
 pub fn on_this_day(event: NaiveDate, publishing: NaiveDate) -> String {
-    let year = if event.year() < 1000 {
-        format!("AD {}", event.year())
-    } else {
-        event.year().to_string()
+    let year = match event.year() {
+        y if y < 1 => year_of(y),
+        y if y < 1000 => format!("AD {y}"),
+        y => y.to_string(),
     };
     if (event.month(), event.day()) == (publishing.month(), publishing.day()) {
         format!("On this day in {year}")
@@ -112,9 +112,19 @@ pub fn on_this_day(event: NaiveDate, publishing: NaiveDate) -> String {
     }
 }
 
-/// `25 February 1956`.
+/// `25 February 1956`; `15 March 44 BC`.
 pub fn long_date(date: NaiveDate) -> String {
-    date.format("%-d %B %Y").to_string()
+    format!("{} {}", date.format("%-d %B"), year_of(date.year()))
+}
+
+/// A year as people write it: `1956`, `64`; before the common era `44 BC` (the
+/// date keeps the astronomical year, -43 for 44 BC, so differences are right).
+pub fn year_of(year: i32) -> String {
+    if year < 1 {
+        format!("{} BC", 1 - year)
+    } else {
+        year.to_string()
+    }
 }
 
 /// The post's own summary, else the first paragraph of its body as plain text.
@@ -175,7 +185,7 @@ impl Message<'_> {
             "on_this_day" => on_this_day(post.date, self.date),
             "title" => post.title.clone(),
             "date" => long_date(post.date),
-            "year" => post.date.year().to_string(),
+            "year" => year_of(post.date.year()),
             "years_ago" => (self.date.year() - post.date.year()).to_string(),
             "summary" => summary.to_string(),
             "url" => post.url.clone(),

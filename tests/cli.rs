@@ -258,8 +258,10 @@ fn check_reports_every_broken_post_with_its_position_and_keeps_the_rest() {
     let p = bot.path("posts");
     let p = p.display();
     for expected in [
-        format!("{p}/02-26-wrong-day.md:3:8: the file name says 02-26 but `date` is 1956-02-25"),
-        format!("{p}/03-01-typo.md:5:1: unknown field `tagz`"),
+        format!(
+            "{p}/02-26-wrong-day.md:3:1: the file name says 02-26 but `date` is 1956-02-25: rename the file to 02-25-wrong-day.md"
+        ),
+        format!("{p}/03-01-typo.md:5:1: unknown key `tagz`: did you mean `tags`?"),
         format!("{p}/03-02-bad-url.md:4:7: `url` must be an absolute http(s) URL"),
         format!("{p}/03-03-no-alt.md:5:9: `image` needs `image_alt`"),
         format!("{p}/03-04-missing-image.md:5:9: the image {p}/gone.png cannot be opened"),
@@ -306,7 +308,7 @@ fn check_json_lists_errors_with_line_and_column() {
         e["message"]
             .as_str()
             .unwrap()
-            .starts_with("unknown field `tagz`")
+            .starts_with("unknown key `tagz`")
     );
 }
 

@@ -182,3 +182,43 @@ fn a_server_that_quietly_drops_the_content_warning_and_visibility_is_called_out(
         "{text}"
     );
 }
+
+#[test]
+fn markdown_by_another_name_is_reported_not_skipped_silently() {
+    let bot = Bot::new(
+        &[
+            ("02-25-k.md", &khrushchev()),
+            ("02-26-a.markdown", &khrushchev()),
+            ("02-27-b.MD", &khrushchev()),
+        ],
+        &rss_publisher(""),
+    );
+    let out = bot.cmd(&["check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("02-26-a.markdown: not read: post files end in `.md`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("02-27-b.MD: not read"), "{stderr}");
+}
+
+#[test]
+fn the_ides_of_march_render_as_44_bc() {
+    let bot = Bot::new(
+        &[(
+            "03-15-ides.md",
+            "+++\ntitle = \"Caesar Is Killed\"\ndate = \"-0044-03-15\"\nurl = \"https://todayis.example/ides.html\"\ncontent_warning = \"Assassination\"\n+++\nThe senators struck.\n",
+        )],
+        "[publishers.m]\ntype = \"mastodon\"\ninstance = \"https://m.example\"\ntoken_env = \"T\"\ntemplate = \"{on_this_day}: {title} ({date}, {years_ago} years ago)\"\n",
+    );
+    let out = bot
+        .cmd(&["preview", "--date", "2026-03-15"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("On this day in 44 BC: Caesar Is Killed (15 March 44 BC, 2069 years ago)"),
+        "{text}"
+    );
+}

@@ -246,11 +246,13 @@ pub async fn check(
             invalid: errors.len(),
             errors: errors
                 .iter()
-                .map(|e| PostProblem {
-                    path: e.path.display().to_string(),
-                    line: e.position.line,
-                    column: e.position.column,
-                    message: e.message.clone(),
+                .flat_map(|e| {
+                    e.each().map(|(position, message)| PostProblem {
+                        path: e.path.display().to_string(),
+                        line: position.line,
+                        column: position.column,
+                        message: message.to_string(),
+                    })
                 })
                 .collect(),
             render_errors,
