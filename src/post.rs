@@ -28,6 +28,9 @@ pub struct Post {
     pub lang: Option<String>,
     /// Where the post's facts were checked: absolute http(s) URLs, never sent.
     pub sources: Vec<String>,
+    /// Why an editor should look at the post (set by an import), never sent:
+    /// `check` warns until the key is removed.
+    pub review: Option<String>,
     /// The Markdown body.
     pub body: String,
 }
@@ -104,6 +107,7 @@ struct FrontMatter {
     lang: Option<Spanned<String>>,
     #[serde(default)]
     sources: Vec<Spanned<String>>,
+    review: Option<String>,
 }
 
 /// Parses a post file's text. `path` names the file in messages and is checked
@@ -250,6 +254,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
             .filter(|s| !s.is_empty()),
         lang: fm.lang.map(|l| l.into_inner()),
         sources,
+        review: fm
+            .review
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
         body: text[body_start..].trim().to_string(),
     })
 }
@@ -353,7 +361,7 @@ mod tests {
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\nurl = \"https://a.example/\"\ntitel = \"y\"\n+++\n",
-                "p/02-25-k.md:5:1: unknown field `titel`, expected one of `title`, `date`, `url`, `summary`, `tags`, `image`, `image_alt`, `content_warning`, `lang`, `sources`",
+                "p/02-25-k.md:5:1: unknown field `titel`, expected one of `title`, `date`, `url`, `summary`, `tags`, `image`, `image_alt`, `content_warning`, `lang`, `sources`, `review`",
             ),
             (
                 "+++\ntitle = \"x\"\ndate = 1956-02-25\n+++\n",

@@ -16,7 +16,9 @@ fn fixture(name: &str) -> PathBuf {
 
 fn todayis() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("todayis").unwrap();
-    cmd.env_remove("TODAYIS_CONFIG");
+    // No config is found from here: times are read in UTC unless a test says otherwise.
+    cmd.env_remove("TODAYIS_CONFIG")
+        .current_dir(std::env::temp_dir());
     cmd
 }
 
@@ -102,12 +104,16 @@ fn the_current_export_format_needs_the_blog_address() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("posts");
     let source = fixture("export-2018.xml");
-    import(source.to_str().unwrap(), &out, &[])
-        .success()
-        .stdout(predicate::str::contains("imported 0 posts"))
+    // One line says what is missing, not one per post; nothing imported is a failure.
+    let assert = import(source.to_str().unwrap(), &out, &[])
+        .code(1)
         .stdout(predicate::str::contains(
-            "no address: for an export with only file names, pass --blog-url",
-        ));
+            "2 posts carry only a file name, not an address: pass the blog's address, e.g. --blog-url https://YOURBLOG.blogspot.com/",
+        ))
+        .stdout(predicate::str::contains("nothing was imported"));
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(!stdout.contains("broken entry"), "{stdout}");
+    assert!(!out.exists(), "no folder is made for nothing");
     import(source.to_str().unwrap(), &out, &["--blog-url", "https://todayis-history.blogspot.com/"])
         .success()
         .stdout(predicate::str::contains("imported 2 posts"))
@@ -117,6 +123,25 @@ fn the_current_export_format_needs_the_blog_address() {
     assert!(k.contains("date = 1956-02-25"));
     assert!(k.contains("url = \"https://todayis-history.blogspot.com/2024/02/nikita-khrushchev-denounces-stalin.html\""));
     check(&out).success();
+}
+
+/// The current export with a feed-level address: no --blog-url needed.
+#[test]
+fn the_blog_address_is_taken_from_the_export_when_it_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("posts");
+    let text = std::fs::read_to_string(fixture("export-2018.xml")).unwrap().replace(
+        "<title>Today Is...</title>",
+        "<title>Today Is...</title><link rel='alternate' type='text/html' href='https://todayis-history.blogspot.com/'/>",
+    );
+    let source = dir.path().join("export.xml");
+    std::fs::write(&source, text).unwrap();
+    import(source.to_str().unwrap(), &out, &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "the blog's address, from the export: https://todayis-history.blogspot.com/",
+        ))
+        .stdout(predicate::str::contains("imported 2 posts"));
 }
 
 #[test]
