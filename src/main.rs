@@ -197,16 +197,13 @@ fn main() -> ExitCode {
                 Some(Err(_)) => (
                     utc(),
                     format!(
-                        "UTC: the config {} has problems (`todayis check` lists them); pass --timezone",
+                        "the config {} has problems (`todayis check` lists them); pass --timezone",
                         path.display()
                     ),
                 ),
                 None => (
                     utc(),
-                    format!(
-                        "UTC: no config at {}; pass --timezone to choose",
-                        path.display()
-                    ),
+                    format!("no config at {}; pass --timezone to choose", path.display()),
                 ),
             },
         };

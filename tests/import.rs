@@ -326,7 +326,7 @@ fn utc_times_are_read_in_the_blogs_zone() {
     import(source, &utc, &[])
         .success()
         .stdout(predicate::str::contains(
-            "time zone: UTC (UTC: no config at config/todayis.toml; pass --timezone to choose)",
+            "time zone: UTC (no config at config/todayis.toml; pass --timezone to choose)",
         ));
     assert!(utc.join("07/07-21-moon-landing.md").exists());
 
