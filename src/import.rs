@@ -1061,6 +1061,31 @@ mod tests {
     }
 
     #[test]
+    fn a_title_whose_date_is_not_the_posts_day_is_marked() {
+        let entry = Entry {
+            kind: Kind::Post,
+            title: "Today Is...February 25th, 1956: Khrushchev Speaks".into(),
+            html: "<p>He spoke.</p>".into(),
+            published: Some("2024-02-26T15:00:00Z".into()),
+            url: Some("https://b.example/2024/02/k.html".into()),
+            file_name: None,
+            labels: vec![],
+        };
+        let post = convert(&entry, &UTC).unwrap();
+        assert_eq!(post.file, "02/02-26-k.md");
+        assert!(
+            post.text
+                .contains("title = \"Khrushchev Speaks\"\ndate = 1956-02-26\n")
+        );
+        assert_eq!(
+            post.review,
+            ["the title said February 25 but it was published on February 26 (UTC): check the day"]
+        );
+        assert!(post.text.contains("review = \"the title said February 25"));
+        assert_eq!(post.near_midnight, None);
+    }
+
+    #[test]
     fn hostile_html_becomes_clean_markdown() {
         let md = html_to_markdown(
             "<p>Hi <b>there</b> &amp; <a href=\"https://a.example/\">link</a><script>alert(1)</script></p><style>p{}</style><div><p>Unclosed <i>em</div><p>No comments:</p>",
