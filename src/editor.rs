@@ -69,6 +69,11 @@ pub fn warnings(post: &Post) -> Vec<Warning> {
             message,
         })
     };
+    if let Some(why) = &post.review {
+        warn(format!(
+            "marked for review: {why} (remove the `review` line once it is checked)"
+        ));
+    }
     let summary = render::summary_of(post);
     let year = post.date.year().to_string();
     let lower = summary.to_lowercase();
@@ -153,6 +158,10 @@ mod tests {
         assert!(
             !all("", "Kill Devil Hills, deathless prose").contains("content_warning"),
             "whole words only"
+        );
+        assert!(
+            all("review = \"the year was guessed\"", "x")
+                .contains("marked for review: the year was guessed (remove the `review` line")
         );
     }
 }

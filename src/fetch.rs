@@ -82,11 +82,12 @@ fn client(host: String) -> reqwest::Client {
 }
 
 /// Every entry of the feed at `url`, pages joined, each entry once. `on_page` is
-/// told after each page (page number, entries so far), for a progress line.
+/// told after each page (page number, entries so far, and the feed's total where it
+/// says: `openSearch:totalResults`), for a progress line.
 pub async fn fetch_all(
     url: &str,
     blog_url: Option<&str>,
-    mut on_page: impl FnMut(usize, usize),
+    mut on_page: impl FnMut(usize, usize, Option<usize>),
 ) -> Result<Vec<Entry>, FetchError> {
     let feed = feed_url(url)?;
     let client = client(feed.host_str().unwrap_or_default().to_string());
@@ -104,6 +105,7 @@ pub async fn fetch_all(
             message,
         };
         let root = import::parse_xml(&text).map_err(feed_error)?;
+        let total = import::total_results(&root);
         let batch = import::entries(&root, blog_url).map_err(feed_error)?;
         let count = batch.len();
         let mut new = 0;
@@ -113,7 +115,7 @@ pub async fn fetch_all(
                 new += 1;
             }
         }
-        on_page(page_number, entries.len());
+        on_page(page_number, entries.len(), total);
         // An empty page is the end; so is a page with nothing new on it (a server
         // that ignores `start-index` sends the first page again and again).
         if new == 0 {

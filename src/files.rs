@@ -15,18 +15,7 @@ pub const MAX_IMAGE_BYTES: u64 = 16 * 1024 * 1024;
 /// return at once (and the type check then refuses it); with `follow` false a
 /// symlink in the last component is refused too (`O_NOFOLLOW`).
 pub fn read_bounded(path: &Path, max: u64, follow: bool) -> std::io::Result<Vec<u8>> {
-    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
-    if !follow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
+    let (file, meta) = open_regular(path, follow)?;
     if meta.len() > max {
         return Err(std::io::Error::other(format!(
             "{} bytes, more than the {max} allowed",
@@ -41,6 +30,28 @@ pub fn read_bounded(path: &Path, max: u64, follow: bool) -> std::io::Result<Vec<
         )));
     }
     Ok(bytes)
+}
+
+/// Opens a regular file for reading, never blocking on a FIFO (`O_NONBLOCK`, and
+/// the type check refuses it); with `follow` false a symlink in the last component
+/// is refused too (`O_NOFOLLOW`).
+pub fn open_regular(
+    path: &Path,
+    follow: bool,
+) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok((file, meta))
 }
 
 /// Resolves `path` (symlinks included) and checks that it is a regular file inside

@@ -2,7 +2,7 @@
 //! into post files. Parsing and converting are pure; fetching and writing live in
 //! `commands.rs`.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
 use quick_xml::events::Event;
 
 use crate::position::Position;
@@ -154,7 +154,51 @@ pub struct Entry {
     pub html: String,
     pub published: Option<String>,
     pub url: Option<String>,
+    /// The current export's `blogger:filename`, when the entry has no address.
+    pub file_name: Option<String>,
     pub labels: Vec<String>,
+}
+
+/// What to say of a WordPress export, which is not read.
+pub const WORDPRESS: &str = "a WordPress export (WXR), not a Blogger one: `import blogger` reads Blogger exports and feeds only. \
+To bring the posts in, save the WordPress site's RSS feed as a file (https://YOURSITE/feed/; first raise \
+Settings > Reading > \"Syndication feeds show the most recent\" to the number of posts) and import that file";
+
+/// Whether a document is a WordPress export: an RSS document with the `wp` namespace
+/// or a `<wp:wxr_version>` in its channel.
+pub fn is_wordpress(root: &Element) -> bool {
+    root.name == "rss"
+        && (root
+            .attrs
+            .iter()
+            .any(|(_, v)| v.starts_with("http://wordpress.org/export/"))
+            || root
+                .child("channel")
+                .is_some_and(|c| c.child("wxr_version").is_some()))
+}
+
+/// The blog's own address as the document gives it (the feed's `rel="alternate"`
+/// link, or an RSS channel's `<link>`), for exports whose entries carry only file names.
+pub fn blog_address(root: &Element) -> Option<String> {
+    let link = match root.name.as_str() {
+        "feed" => root
+            .children("link")
+            .find(|l| {
+                l.attr("rel") == Some("alternate")
+                    && l.attr("type").is_none_or(|t| t == "text/html")
+            })
+            .and_then(|l| l.attr("href"))
+            .map(str::to_string),
+        "rss" => root.child("channel").and_then(|c| c.child_text("link")),
+        _ => None,
+    }?;
+    let url = url::Url::parse(link.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+/// How many entries the whole feed has, where it says (`openSearch:totalResults`).
+pub fn total_results(root: &Element) -> Option<usize> {
+    root.child_text("totalResults")?.parse().ok()
 }
 
 /// The entries of a Blogger export (GData or current format), an Atom feed or an RSS feed.
@@ -164,6 +208,7 @@ pub fn entries(root: &Element, blog_url: Option<&str>) -> Result<Vec<Entry>, Str
             .children("entry")
             .map(|e| atom_entry(e, blog_url))
             .collect()),
+        "rss" if is_wordpress(root) => Err(WORDPRESS.into()),
         "rss" => {
             let channel = root
                 .child("channel")
@@ -213,6 +258,7 @@ fn atom_entry(e: &Element, blog_url: Option<&str>) -> Entry {
             kind = Kind::Skip("draft".into());
         }
     }
+    let file_name = e.child_text("filename");
     let url = e
         .children("link")
         .find(|l| {
@@ -221,15 +267,15 @@ fn atom_entry(e: &Element, blog_url: Option<&str>) -> Entry {
         .and_then(|l| l.attr("href"))
         .map(str::to_string)
         .or_else(|| {
-            let file = e.child_text("filename")?;
             Some(format!(
                 "{}/{}",
                 blog_url?.trim_end_matches('/'),
-                file.trim_start_matches('/')
+                file_name.as_deref()?.trim_start_matches('/')
             ))
         });
     Entry {
         kind,
+        file_name,
         title: e.child_text("title").unwrap_or_default(),
         html: e
             .child("content")
@@ -252,6 +298,7 @@ fn rss_item(e: &Element) -> Entry {
             .unwrap_or_default(),
         published: e.child_text("pubDate"),
         url: e.child_text("link"),
+        file_name: None,
         labels: e
             .children("category")
             .map(|c| c.text.trim().to_string())
@@ -260,49 +307,128 @@ fn rss_item(e: &Element) -> Entry {
     }
 }
 
+/// How publication times are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Zone {
+    pub tz: chrono_tz::Tz,
+    /// Given with `--timezone`: then it applies to every time, offsets or not.
+    pub explicit: bool,
+}
+
+/// A publication within this many hours of midnight (before 03:00 or from 21:00) is
+/// listed, so that someone checks its day.
+pub const NEAR_MIDNIGHT_HOURS: u32 = 3;
+
 /// A post ready to be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
     /// `MM/MM-DD-slug.md`, relative to the output folder.
     pub file: String,
     pub text: String,
-    /// Why an editor should look at it, if they should.
-    pub review: Option<String>,
+    /// Why an editor should look at it; also written into the file as `review`.
+    pub review: Vec<String>,
+    /// When it was published, if that was near midnight: its day may be wrong.
+    pub near_midnight: Option<String>,
+    /// Whether its time carried an offset of its own, which was kept.
+    pub own_offset: bool,
+}
+
+/// How an event year was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Said outright: "today in 1956", "on this day in 1956", a dated title.
+    Said,
+    /// Counted back from the publication year: "38 years ago".
+    Ago,
+    /// The year nearest to "today", or the first one mentioned.
+    Guessed,
 }
 
 /// Converts a post entry; an error says why it cannot be imported.
-pub fn convert(entry: &Entry) -> Result<Imported, String> {
-    let published = entry.published.as_deref().ok_or("no publication date")?;
-    let published: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(published)
-        .or_else(|_| DateTime::parse_from_rfc2822(published))
-        .map_err(|_| format!("the publication date `{published}` is not RFC 3339 or RFC 822"))?;
-    // The offset is the blog's time zone: its local date is the anniversary.
-    let day = published.date_naive();
+pub fn convert(entry: &Entry, zone: &Zone) -> Result<Imported, String> {
+    let raw = entry.published.as_deref().ok_or("no publication date")?;
+    let published: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(raw)
+        .or_else(|_| DateTime::parse_from_rfc2822(raw))
+        .map_err(|_| format!("the publication date `{raw}` is not RFC 3339 or RFC 822"))?;
+    // A zero offset (the current export's `Z`, RSS's `+0000`) says nothing of the
+    // blog's zone: the time is read in `zone`. Another offset is the blog's own zone
+    // (the older export) and is kept, unless --timezone was given.
+    let own_offset = published.offset().local_minus_utc() != 0 && !zone.explicit;
+    let (local, zone_name) = if own_offset {
+        (published.naive_local(), published.format("%:z").to_string())
+    } else {
+        (
+            published.with_timezone(&zone.tz).naive_local(),
+            zone.tz.name().to_string(),
+        )
+    };
+    let day = local.date();
+    let minutes = local.hour() * 60 + local.minute();
+    let near = NEAR_MIDNIGHT_HOURS * 60;
+    let near_midnight = (minutes < near || minutes >= 24 * 60 - near).then(|| {
+        format!(
+            "published {} {zone_name} ({} UTC): filed under {}",
+            local.format("%Y-%m-%d %H:%M"),
+            published.naive_utc().format("%Y-%m-%d %H:%M"),
+            day.format("%m-%d")
+        )
+    });
     let url = entry
         .url
         .clone()
         .ok_or("no address: for an export with only file names, pass --blog-url")?;
     url::Url::parse(&url).map_err(|_| format!("the address `{url}` is not a URL"))?;
-    let title = strip_prefix(&entry.title);
-    if title.is_empty() {
-        return Err("no title".into());
-    }
     let body = html_to_markdown(&entry.html);
-    let plain = crate::text::plain_paragraphs(&body).join(" ");
+    let paragraphs = crate::text::plain_paragraphs(&body);
+    let plain = paragraphs.join(" ");
 
-    let mut review = None;
-    let year = match event_year(&plain, day.year()) {
-        Some(y) => y,
+    let mut review = Vec::new();
+    let cleaned = clean_title(&entry.title);
+    if let Some(why) = cleaned.review {
+        review.push(why);
+    }
+    let title = if cleaned.text.is_empty() {
+        let title = paragraphs
+            .first()
+            .and_then(|p| title_from_sentence(p))
+            .ok_or("no title and no text")?;
+        review.push("it had no title: this one is its first sentence; write a better one".into());
+        title
+    } else {
+        cleaned.text
+    };
+    if let Some((month, d, _)) = cleaned.date
+        && (month, d) != (day.month(), day.day())
+    {
+        review.push(format!(
+            "the title said {} {d} but it was published on {} ({zone_name}): check the day",
+            MONTHS[month as usize - 1],
+            day.format("%B %-d")
+        ));
+    }
+
+    let found = match cleaned.date.and_then(|(_, _, y)| y) {
+        Some(y) => Some((y, Found::Said)),
+        None => event_year(&plain, day.year()),
+    };
+    let year = match found {
+        Some((y, Found::Said | Found::Ago)) => y,
+        Some((y, Found::Guessed)) => {
+            review.push(format!(
+                "the event year {y} was guessed from the years in the text: check `date`"
+            ));
+            y
+        }
         None => {
-            review = Some(format!(
-                "no event year found in the text: the date uses the publication year {}",
+            review.push(format!(
+                "no event year found in the text: the date uses the publication year {}; set `date`",
                 day.year()
             ));
             day.year()
         }
     };
     let date = NaiveDate::from_ymd_opt(year, day.month(), day.day()).unwrap_or_else(|| {
-        review = Some(format!(
+        review.push(format!(
             "{year} has no {}: the date uses the publication year",
             day.format("%d %B")
         ));
@@ -332,10 +458,19 @@ pub fn convert(entry: &Entry) -> Result<Imported, String> {
         let list: Vec<String> = tags.iter().map(|t| quote(t)).collect();
         text.push_str(&format!("tags = [{}]\n", list.join(", ")));
     }
+    if !review.is_empty() {
+        text.push_str(&format!("review = {}\n", quote(&review.join("; "))));
+    }
     text.push_str("+++\n");
     text.push_str(&body);
     text.push('\n');
-    Ok(Imported { file, text, review })
+    Ok(Imported {
+        file,
+        text,
+        review,
+        near_midnight,
+        own_offset,
+    })
 }
 
 /// What an import will do, decided before a byte is written: which files to write,
@@ -347,15 +482,26 @@ pub struct Plan {
     pub writes: Vec<(String, String)>,
     /// Files that exist and are kept (no `--overwrite`).
     pub kept: Vec<String>,
-    /// Written files to look at, with why.
+    /// Written files to look at, with why (also in their `review` key).
     pub review: Vec<(String, String)>,
+    /// Written files published near midnight, with when.
+    pub near_midnight: Vec<(String, String)>,
+    /// How many posts kept the offset their time carried.
+    pub own_offset: usize,
+    /// Posts with a file name but no address: they need `--blog-url`.
+    pub need_blog_url: usize,
     /// Entries that could not be imported, named, with why.
     pub broken: Vec<String>,
     /// Entries skipped on purpose, counted by kind (comment, page, draft, broken).
     pub skipped: std::collections::BTreeMap<String, usize>,
 }
 
-pub fn plan(entries: &[Entry], overwrite: bool, exists: impl Fn(&str) -> bool) -> Plan {
+pub fn plan(
+    entries: &[Entry],
+    zone: &Zone,
+    overwrite: bool,
+    exists: impl Fn(&str) -> bool,
+) -> Plan {
     let mut plan = Plan::default();
     let mut taken = std::collections::BTreeSet::new();
     for (n, entry) in entries.iter().enumerate() {
@@ -363,7 +509,12 @@ pub fn plan(entries: &[Entry], overwrite: bool, exists: impl Fn(&str) -> bool) -
             *plan.skipped.entry(why.clone()).or_default() += 1;
             continue;
         }
-        let post = match convert(entry) {
+        if entry.url.is_none() && entry.file_name.is_some() {
+            plan.need_blog_url += 1;
+            *plan.skipped.entry("without an address".into()).or_default() += 1;
+            continue;
+        }
+        let post = match convert(entry, zone) {
             Ok(p) => p,
             Err(e) => {
                 let name = if entry.title.is_empty() {
@@ -387,41 +538,244 @@ pub fn plan(entries: &[Entry], overwrite: bool, exists: impl Fn(&str) -> bool) -
             plan.kept.push(file);
             continue;
         }
-        if let Some(why) = post.review {
-            plan.review.push((file.clone(), why));
+        if !post.review.is_empty() {
+            plan.review.push((file.clone(), post.review.join("; ")));
         }
+        if let Some(when) = post.near_midnight {
+            plan.near_midnight.push((file.clone(), when));
+        }
+        plan.own_offset += usize::from(post.own_offset);
         plan.writes.push((file, post.text));
     }
     plan
 }
 
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A month's number from its name or its three-letter abbreviation ("Feb", "Feb.").
+fn month_number(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.').to_lowercase();
+    let i = MONTHS.iter().position(|m| {
+        let m = m.to_lowercase();
+        m == w || (w.len() == 3 && m.starts_with(&w)) || (w == "sept" && m == "september")
+    })?;
+    Some(i as u32 + 1)
+}
+
+/// "25", "25th", "1st": a day of a month.
+fn day_number(word: &str) -> Option<u32> {
+    let lower = word.to_lowercase();
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| lower.strip_suffix(s))
+        .unwrap_or(&lower);
+    if !(1..=2).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|d| (1..=31).contains(d))
+}
+
+/// The first word of `s` (letters and digits) and what follows it.
+fn first_word(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !c.is_alphanumeric()).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// A date at the start of a title: "February 25th: ...", "25 February 1956 - ...".
+#[derive(Debug, PartialEq)]
+struct LeadingDate<'a> {
+    month: u32,
+    day: u32,
+    year: Option<i32>,
+    /// The title after the date and its separator.
+    rest: &'a str,
+    /// Whether a separator (`:`, `-`, `–`, `—`, `|`, `,`) or the end follows the date.
+    separated: bool,
+}
+
+fn leading_date(title: &str) -> Option<LeadingDate<'_>> {
+    let (first, after) = first_word(title.trim_start());
+    let (month, day, mut rest) = if let Some(month) = month_number(first) {
+        let (d, after) = first_word(after.trim_start_matches('.').trim_start());
+        (month, day_number(d)?, after)
+    } else {
+        let day = day_number(first)?;
+        let after = after.trim_start();
+        let after = after
+            .strip_prefix("of ")
+            .or_else(|| after.strip_prefix("Of "))
+            .unwrap_or(after);
+        let (m, after) = first_word(after);
+        (month_number(m)?, day, after.trim_start_matches('.'))
+    };
+    if !crate::post::valid_month_day(month, day) {
+        return None;
+    }
+    let (y, after_year) = first_word(rest.trim_start_matches([',', ' ']));
+    let year = (y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| y.parse().ok())
+        .flatten();
+    if year.is_some() {
+        rest = after_year;
+    }
+    let t = rest.trim_start();
+    let separator = t.chars().next().filter(|c| ":-–—|,".contains(*c));
+    let rest = match separator {
+        Some(c) => t[c.len_utf8()..].trim(),
+        None => t.trim(),
+    };
+    Some(LeadingDate {
+        month,
+        day,
+        year,
+        rest,
+        separated: separator.is_some() || t.is_empty(),
+    })
+}
+
+/// A title made ready: no "Today Is...", no leading date, a capital first letter.
+#[derive(Debug, PartialEq)]
+struct Title {
+    /// Empty when the post had no title of its own.
+    text: String,
+    /// The leading date's month, day and year, when one was removed.
+    date: Option<(u32, u32, Option<i32>)>,
+    review: Option<String>,
+}
+
+fn clean_title(raw: &str) -> Title {
+    let stripped = strip_prefix(raw);
+    let mut title = Title {
+        text: capitalised(&stripped),
+        date: None,
+        review: None,
+    };
+    if let Some(d) = leading_date(&stripped) {
+        let said = format!("{} {}", MONTHS[d.month as usize - 1], d.day);
+        if d.separated && !d.rest.is_empty() {
+            title.text = capitalised(d.rest);
+            title.date = Some((d.month, d.day, d.year));
+        } else {
+            title.review = Some(format!(
+                "the title starts with a date ({said}): remove it unless it belongs there"
+            ));
+        }
+    }
+    title
+}
+
+/// "the Moon landing" -> "The Moon landing"; "iPhone" stays.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), second)
+            if first.is_lowercase() && !second.is_some_and(char::is_uppercase) =>
+        {
+            first
+                .to_uppercase()
+                .chain(s[first.len_utf8()..].chars())
+                .collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// A title for an untitled post: its first sentence, without a date lead-in, at most
+/// twelve words.
+fn title_from_sentence(paragraph: &str) -> Option<String> {
+    let end = crate::text::sentence_ends(paragraph)
+        .first()
+        .copied()
+        .unwrap_or(paragraph.len());
+    let mut sentence = paragraph[..end].trim().trim_end_matches('.');
+    let lower = sentence.to_lowercase();
+    for lead in [
+        "on this day in ",
+        "this day in ",
+        "on this date in ",
+        "today in ",
+    ] {
+        if let Some(after) = lower.strip_prefix(lead) {
+            let (year, _) = first_word(after);
+            if !year.is_empty() && year.bytes().all(|b| b.is_ascii_digit()) {
+                let at = lead.len() + year.len();
+                sentence = sentence
+                    .get(at..)
+                    .unwrap_or(sentence)
+                    .trim_start_matches([',', ' ']);
+            }
+            break;
+        }
+    }
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    let title = match words.len() {
+        0 => return None,
+        1..=12 => words.join(" "),
+        _ => format!("{}…", words[..12].join(" ")),
+    };
+    Some(capitalised(&title))
+}
+
 /// "Today Is...Nikita Khrushchev" -> "Nikita Khrushchev".
 fn strip_prefix(title: &str) -> String {
     let t = title.trim();
-    let lower = t.to_lowercase();
     for prefix in ["today is...", "today is…", "today is ...", "today is"] {
-        if lower.starts_with(prefix) {
-            let rest = &t[prefix.len()..];
-            return rest
-                .trim_start_matches([' ', '-', ':', '–', '—', '.', '…'])
-                .trim()
-                .to_string();
+        let Some(head) = t.get(..prefix.len()) else {
+            continue;
+        };
+        if !head.eq_ignore_ascii_case(prefix) {
+            continue;
         }
+        let rest = &t[prefix.len()..];
+        // "Today Isn't ..." and "Today Israel ..." keep their words.
+        if prefix == "today is" && rest.starts_with(char::is_alphanumeric) {
+            break;
+        }
+        return rest
+            .trim_start_matches([' ', '-', ':', '–', '—', '.', '…'])
+            .trim()
+            .to_string();
     }
     t.to_string()
 }
 
-/// The event's year: "today in 1956", "on this day in 1956", else the year nearest
-/// to "today", else the first year mentioned. Years after `latest` are ignored.
-pub fn event_year(text: &str, latest: i32) -> Option<i32> {
+/// The event's year and how it was found: "today in 1956", "on this day in 1956";
+/// else "38 years ago" (from `published`, the publication year); else, guessed, the
+/// year nearest to "today", else the first year mentioned. Years after `published`
+/// are ignored.
+pub fn event_year(text: &str, published: i32) -> Option<(i32, Found)> {
     let lower = text.to_lowercase();
     let years: Vec<(usize, i32)> = four_digit_numbers(&lower)
         .into_iter()
-        .filter(|&(_, y)| (100..=latest).contains(&y))
+        .filter(|&(_, y)| (100..=published).contains(&y))
         .collect();
     for phrase in ["today in ", "this day in ", "on this date in "] {
         if let Some(&(_, y)) = years.iter().find(|(at, _)| lower[..*at].ends_with(phrase)) {
-            return Some(y);
+            return Some((y, Found::Said));
+        }
+    }
+    for (at, _) in lower.match_indices(" years ago") {
+        let before = lower[..at].trim_end_matches(',');
+        let digits = &before[before
+            .rfind(|c: char| !c.is_ascii_digit())
+            .map_or(0, |p| p + 1)..];
+        if let Ok(n) = digits.parse::<i32>()
+            && (1..published).contains(&n)
+        {
+            return Some((published - n, Found::Ago));
         }
     }
     let todays: Vec<usize> = lower.match_indices("today").map(|(i, _)| i).collect();
@@ -434,10 +788,10 @@ pub fn event_year(text: &str, latest: i32) -> Option<i32> {
                 .unwrap_or(usize::MAX)
         });
         if let Some(&(_, y)) = nearest {
-            return Some(y);
+            return Some((y, Found::Guessed));
         }
     }
-    years.first().map(|&(_, y)| y)
+    years.first().map(|&(_, y)| (y, Found::Guessed))
 }
 
 fn four_digit_numbers(text: &str) -> Vec<(usize, i32)> {
@@ -462,7 +816,9 @@ fn four_digit_numbers(text: &str) -> Vec<(usize, i32)> {
     out
 }
 
-/// The post's own name from its address (`.../khrushchev-denounces.html`), else the title's.
+/// The post's own name from its address (`.../khrushchev-denounces.html`), else the
+/// title's; without "today-is-" or a leading date, and never Blogger's `blog-post_25`
+/// for an untitled post.
 fn slug_of(url: &str, title: &str) -> String {
     let from_url = url::Url::parse(url).ok().and_then(|u| {
         let last = u
@@ -476,9 +832,24 @@ fn slug_of(url: &str, title: &str) -> String {
                 .to_string(),
         )
     });
-    let raw = from_url
+    let auto_named = |s: &str| {
+        s.strip_prefix("blog-post").is_some_and(|n| {
+            n.trim_start_matches('_')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+    };
+    from_url
+        .filter(|s| !auto_named(s))
+        .map(|s| slugified(&s))
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| title.to_string());
+        .or_else(|| Some(slugified(title)).filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "post".into())
+}
+
+/// Lower-case letters and digits joined by `-`, at most 80 characters, with no
+/// "today-is-" and no leading date ("february-25th-").
+fn slugified(raw: &str) -> String {
     let mut slug = String::new();
     for c in raw.to_lowercase().chars() {
         if c.is_ascii_alphanumeric() {
@@ -487,12 +858,20 @@ fn slug_of(url: &str, title: &str) -> String {
             slug.push('-');
         }
     }
-    let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        "post".into()
-    } else {
-        slug.chars().take(80).collect()
+    let mut slug = slug.trim_end_matches('-');
+    if slug == "today-is" || slug == "todayis" {
+        return String::new();
     }
+    slug = slug
+        .strip_prefix("today-is-")
+        .or_else(|| slug.strip_prefix("todayis-"))
+        .unwrap_or(slug);
+    if let Some(d) = leading_date(&slug.replace('-', " "))
+        && !d.rest.is_empty()
+    {
+        slug = &slug[slug.len() - d.rest.len()..];
+    }
+    slug.chars().take(80).collect()
 }
 
 /// Blogger's HTML as clean Markdown: no scripts, styles, forms or share buttons.
@@ -557,6 +936,7 @@ mod tests {
             html: "<p>Today in 1956 it happened.</p>".into(),
             published: Some("2024-02-25T10:00:00+00:00".into()),
             url: Some(url.into()),
+            file_name: None,
             labels: vec![],
         };
         let entries = vec![
@@ -568,32 +948,42 @@ mod tests {
                 ..entry("c", "https://b.example/c")
             },
         ];
-        let plan = plan(&entries, false, |f| f == "02/02-25-l.md");
+        let plan = plan(&entries, &UTC, false, |f| f == "02/02-25-l.md");
         let files: Vec<&str> = plan.writes.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(files, ["02/02-25-k.md", "02/02-25-k-2.md"]);
         assert_eq!(plan.kept, ["02/02-25-l.md"]);
         assert_eq!(plan.skipped.get("comment"), Some(&1));
     }
 
+    const UTC: Zone = Zone {
+        tz: chrono_tz::UTC,
+        explicit: false,
+    };
+
     #[test]
     fn years() {
+        let year = |text: &str| event_year(text, 2024);
         assert_eq!(
-            event_year("that is exactly what he did today in 1956 when", 2024),
-            Some(1956)
+            year("that is exactly what he did today in 1956 when"),
+            Some((1956, Found::Said))
         );
         assert_eq!(
-            event_year("In 1953 he died. On this day in 1956 he spoke.", 2024),
-            Some(1956)
+            year("In 1953 he died. On this day in 1956 he spoke."),
+            Some((1956, Found::Said))
         );
+        assert_eq!(
+            year("It was 1917 and, today, a revolution; in 1991 it ended"),
+            Some((1917, Found::Guessed))
+        );
+        assert_eq!(year("A war began in 1939."), Some((1939, Found::Guessed)));
         assert_eq!(
             event_year(
-                "It was 1917 and, today, a revolution; in 1991 it ended",
-                2024
+                "Men walked on the Moon 38 years ago. In 1972 the last.",
+                2007
             ),
-            Some(1917)
+            Some((1969, Found::Ago))
         );
-        assert_eq!(event_year("A war began in 1939.", 2024), Some(1939));
-        assert_eq!(event_year("Nothing here, 12345 and 2999.", 2024), None);
+        assert_eq!(year("Nothing here, 12345 and 2999."), None);
     }
 
     #[test]
@@ -604,11 +994,95 @@ mod tests {
         );
         assert_eq!(strip_prefix("Today is… The Moon"), "The Moon");
         assert_eq!(strip_prefix("Plain"), "Plain");
+        assert_eq!(strip_prefix("Today Isn't Over"), "Today Isn't Over");
+        assert_eq!(
+            strip_prefix("Today İs"),
+            "Today İs",
+            "no panic on non-ASCII"
+        );
+        let clean = |t: &str| clean_title(t).text;
+        assert_eq!(clean("Today Is...the Moon landing"), "The Moon landing");
+        assert_eq!(clean("Today Is...iPhone"), "iPhone");
+        assert_eq!(
+            clean("Today Is...February 25th: Khrushchev Denounces Stalin"),
+            "Khrushchev Denounces Stalin"
+        );
+        assert_eq!(
+            clean_title("Today Is...25 February 1956 - the speech").date,
+            Some((2, 25, Some(1956)))
+        );
+        assert_eq!(clean("May Day Riots"), "May Day Riots");
+        assert_eq!(clean("March on Washington"), "March on Washington");
+        let undivided = clean_title("Today Is...July 20 Apollo lands");
+        assert_eq!(undivided.text, "July 20 Apollo lands");
+        assert!(
+            undivided
+                .review
+                .unwrap()
+                .contains("starts with a date (July 20)")
+        );
+        assert_eq!(
+            title_from_sentence("On this day in 1969, two men walked on the Moon. Then they left."),
+            Some("Two men walked on the Moon".into())
+        );
         assert_eq!(
             slug_of("https://x.blogspot.com/2024/02/nikita-khrushchev.html", "T"),
             "nikita-khrushchev"
         );
+        assert_eq!(
+            slug_of(
+                "https://x.blogspot.com/2024/02/today-is-nikita-khrushchev.html",
+                "T"
+            ),
+            "nikita-khrushchev"
+        );
+        assert_eq!(
+            slug_of(
+                "https://x.blogspot.com/2024/02/today-isfebruary-25th-k.html",
+                "T"
+            ),
+            "today-isfebruary-25th-k"
+        );
+        assert_eq!(
+            slug_of(
+                "https://x.blogspot.com/2024/02/february-25th-khrushchev.html",
+                "T"
+            ),
+            "khrushchev"
+        );
+        assert_eq!(
+            slug_of(
+                "https://x.blogspot.com/2024/02/blog-post_25.html",
+                "The Moon"
+            ),
+            "the-moon"
+        );
         assert_eq!(slug_of("https://x.example/", "Élan & Co!"), "lan-co");
+    }
+
+    #[test]
+    fn a_title_whose_date_is_not_the_posts_day_is_marked() {
+        let entry = Entry {
+            kind: Kind::Post,
+            title: "Today Is...February 25th, 1956: Khrushchev Speaks".into(),
+            html: "<p>He spoke.</p>".into(),
+            published: Some("2024-02-26T15:00:00Z".into()),
+            url: Some("https://b.example/2024/02/k.html".into()),
+            file_name: None,
+            labels: vec![],
+        };
+        let post = convert(&entry, &UTC).unwrap();
+        assert_eq!(post.file, "02/02-26-k.md");
+        assert!(
+            post.text
+                .contains("title = \"Khrushchev Speaks\"\ndate = 1956-02-26\n")
+        );
+        assert_eq!(
+            post.review,
+            ["the title said February 25 but it was published on February 26 (UTC): check the day"]
+        );
+        assert!(post.text.contains("review = \"the title said February 25"));
+        assert_eq!(post.near_midnight, None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! - pure core: [`post`] (parse), [`text`], [`render`], `editor`, `schedule`,
 //!   `scheduler`, `calendar`, [`import`], `settings`;
 //! - shells: `library`, `files`, `atomic`, [`journal`], `lock`, [`publish`] (one file
-//!   per backend, `publish::http` shared), `fetch`;
+//!   per backend, `publish::http` shared), `fetch`, `takeout`;
 //! - orchestration: [`runner`], [`daemon`] with [`status`] and [`server`],
 //!   [`commands`] (a report each, then printed);
 //! - [`config`] checks the file into settings; [`clock`] is time as a dependency.
@@ -32,4 +32,5 @@ pub(crate) mod scheduler;
 pub mod server;
 pub mod settings;
 pub mod status;
+pub(crate) mod takeout;
 pub mod text;

@@ -324,6 +324,7 @@ mod tests {
             content_warning: None,
             lang: None,
             sources: vec![],
+            review: None,
             body: String::new(),
         }
     }

@@ -146,9 +146,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportFrom {
-    /// A Blogger export (either format), a downloaded feed, or a blog's feed URL
+    /// A Blogger export (either format, or the Google Takeout zip or folder), a downloaded feed, or a blog's feed URL
+    #[command(
+        after_help = "Example: todayis import blogger takeout-20240601.zip --timezone America/New_York --out posts/"
+    )]
     Blogger {
-        /// The file, or the blog's (or its feed's) URL
+        /// The export file, the Takeout zip or its unzipped folder, or the blog's (or its feed's) URL
         source: String,
         /// Where the post files go [default: the config's posts folder]
         #[arg(long, value_name = "DIR")]
@@ -159,7 +162,18 @@ enum ImportFrom {
         /// Replace post files that exist already
         #[arg(long)]
         overwrite: bool,
+        /// The blog's time zone, for times given in UTC (an IANA name like America/New_York); given, it applies to every time [default: the config's bot.timezone, else UTC]
+        #[arg(long, value_name = "ZONE", value_parser = parse_zone)]
+        timezone: Option<chrono_tz::Tz>,
     },
+}
+
+fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse().map_err(|_| {
+        format!(
+            "`{name}` is not a time zone: use an IANA name like America/New_York or Europe/London"
+        )
+    })
 }
 
 /// The real clock; everything below asks it through [`Clock`].
@@ -189,20 +203,46 @@ fn main() -> ExitCode {
         "warn"
     };
     init_logging(cli.log_format, default_level);
-    // Import writes where --out says and needs no config then.
+    let path = config::locate(
+        cli.config.as_deref(),
+        std::env::var("TODAYIS_CONFIG").ok().as_deref(),
+    );
+    // Import writes where --out says and needs no config then: the config only lends
+    // its time zone, if there is one.
     if let Command::Import(ImportFrom::Blogger {
         source,
         out: Some(dir),
         blog_url,
         overwrite,
+        timezone,
     }) = &cli.command
     {
-        return finish(run_import(source, dir, blog_url.as_deref(), *overwrite));
+        let (zone, from) = match timezone {
+            Some(tz) => (explicit_zone(*tz), "--timezone".to_string()),
+            None => match path.exists().then(|| Config::load(&path)) {
+                Some(Ok(config)) => config_zone(&config),
+                Some(Err(_)) => (
+                    utc(),
+                    format!(
+                        "the config {} has problems (`todayis check` lists them); pass --timezone",
+                        path.display()
+                    ),
+                ),
+                None => (
+                    utc(),
+                    format!("no config at {}; pass --timezone to choose", path.display()),
+                ),
+            },
+        };
+        return finish(run_import(
+            source,
+            dir,
+            blog_url.as_deref(),
+            *overwrite,
+            zone,
+            &from,
+        ));
     }
-    let path = config::locate(
-        cli.config.as_deref(),
-        std::env::var("TODAYIS_CONFIG").ok().as_deref(),
-    );
     let config = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
@@ -327,9 +367,21 @@ fn main() -> ExitCode {
             out,
             blog_url,
             overwrite,
+            timezone,
         }) => {
             let dir = out.unwrap_or_else(|| config.posts.clone());
-            return finish(run_import(&source, &dir, blog_url.as_deref(), overwrite));
+            let (zone, from) = match timezone {
+                Some(tz) => (explicit_zone(tz), "--timezone".to_string()),
+                None => config_zone(&config),
+            };
+            return finish(run_import(
+                &source,
+                &dir,
+                blog_url.as_deref(),
+                overwrite,
+                zone,
+                &from,
+            ));
         }
         Command::Calendar { year, format } => commands::calendar(
             &mut out,
@@ -342,11 +394,34 @@ fn main() -> ExitCode {
     finish(result)
 }
 
+fn explicit_zone(tz: chrono_tz::Tz) -> todayis::import::Zone {
+    todayis::import::Zone { tz, explicit: true }
+}
+
+fn utc() -> todayis::import::Zone {
+    todayis::import::Zone {
+        tz: chrono_tz::UTC,
+        explicit: false,
+    }
+}
+
+fn config_zone(config: &Config) -> (todayis::import::Zone, String) {
+    (
+        todayis::import::Zone {
+            tz: config.timezone,
+            explicit: false,
+        },
+        format!("the config's bot.timezone, {}", config.path.display()),
+    )
+}
+
 fn run_import(
     source: &str,
     dir: &std::path::Path,
     blog_url: Option<&str>,
     overwrite: bool,
+    zone: todayis::import::Zone,
+    zone_from: &str,
 ) -> anyhow::Result<bool> {
     let source = if source.starts_with("http://") || source.starts_with("https://") {
         commands::ImportSource::Url(source)
@@ -358,10 +433,15 @@ fn run_import(
         .build()?;
     runtime.block_on(commands::import(
         &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
         source,
-        dir,
-        blog_url,
-        overwrite,
+        &commands::ImportOptions {
+            dir,
+            blog_url,
+            overwrite,
+            zone,
+            zone_from,
+        },
     ))
 }
 

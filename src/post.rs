@@ -29,6 +29,9 @@ pub struct Post {
     pub lang: Option<String>,
     /// Where the post's facts were checked: absolute http(s) URLs, never sent.
     pub sources: Vec<String>,
+    /// Why an editor should look at the post (set by an import), never sent:
+    /// `check` warns until the key is removed.
+    pub review: Option<String>,
     /// The Markdown body.
     pub body: String,
 }
@@ -92,7 +95,7 @@ impl PostError {
 }
 
 /// The keys a post's front matter may have.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "title",
     "date",
     "url",
@@ -103,6 +106,7 @@ const KEYS: [&str; 10] = [
     "content_warning",
     "lang",
     "sources",
+    "review",
 ];
 
 /// The known key nearest to `key`, if one is near (a typo, a missing underscore).
@@ -217,6 +221,7 @@ struct FrontMatter {
     lang: Option<Spanned<String>>,
     #[serde(default)]
     sources: Vec<Spanned<String>>,
+    review: Option<String>,
 }
 
 /// Parses a post file's text. `path` names the file in messages and is checked
@@ -416,6 +421,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Post, PostError> {
             .filter(|s| !s.is_empty()),
         lang: fm.lang.map(|l| l.into_inner()),
         sources,
+        review: fm
+            .review
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
         body: text[body_start..].trim().to_string(),
     })
 }

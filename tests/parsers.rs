@@ -80,7 +80,7 @@ proptest! {
         match import::parse_xml(&text) {
             Ok(root) => {
                 if let Ok(entries) = import::entries(&root, Some("https://b.example/")) {
-                    let _ = import::plan(&entries, false, |_| false);
+                    let _ = import::plan(&entries, &import::Zone { tz: chrono_tz::UTC, explicit: false }, false, |_| false);
                 }
             }
             Err(message) => {

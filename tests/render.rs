@@ -146,6 +146,7 @@ fn make_post(title: &str, body: &str, url: &str, tags: Vec<String>) -> Post {
         content_warning: None,
         lang: None,
         sources: vec![],
+        review: None,
         body: body.to_string(),
     }
 }

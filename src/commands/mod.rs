@@ -19,7 +19,7 @@ use crate::post::Post;
 pub use calendar::{CalendarFormat, CalendarReport, calendar};
 pub use check::{CheckReport, check};
 pub use correct::correct;
-pub use import::{ImportSource, import};
+pub use import::{ImportOptions, ImportSource, import};
 pub use journal::{journal, unpublish};
 pub use preview::{PreviewReport, preview};
 pub use publish::publish;
