@@ -50,13 +50,18 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// The daemon: publish on the schedule until SIGTERM/SIGINT; SIGHUP reloads the config
+    #[command(after_help = "Example: todayis --log-format json run")]
     Run,
     /// Exit 0 if the running daemon's /healthz answers 200 (for container health checks)
+    #[command(after_help = "Example: todayis healthcheck || echo unhealthy")]
     Healthcheck,
     /// Show what would go out, touching no network and no state
+    #[command(
+        after_help = "Examples:\n  todayis preview --date 2026-02-25\n  todayis preview --post posts/07/07-20-apollo-11-moon-landing.md --publisher mastodon --json"
+    )]
     Preview {
         /// The publishing date [default: today in the bot's time zone]
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         date: Option<NaiveDate>,
         /// Preview this post file instead of the day's post
         #[arg(long, value_name = "FILE")]
@@ -69,9 +74,12 @@ enum Command {
         json: bool,
     },
     /// Publish the day's post now, once per publisher (journaled)
+    #[command(
+        after_help = "Example: TODAYIS_MASTODON_TOKEN=... todayis publish --date 2026-02-25 --publisher mastodon"
+    )]
     Publish {
         /// The publishing date [default: today in the bot's time zone]
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         date: Option<NaiveDate>,
         /// Only these publishers (repeatable)
         #[arg(long = "publisher", value_name = "NAME")]
@@ -84,7 +92,7 @@ enum Command {
     #[command(after_help = "Example: todayis journal --date 2026-02-25 --json")]
     Journal {
         /// Only this publishing date
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         date: Option<NaiveDate>,
         /// Print JSON
         #[arg(long)]
@@ -94,7 +102,7 @@ enum Command {
     #[command(after_help = "Example: todayis unpublish --date 2026-02-25 --publisher mastodon")]
     Unpublish {
         /// The publishing date
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         date: NaiveDate,
         /// Only these publishers (repeatable)
         #[arg(long = "publisher", value_name = "NAME")]
@@ -105,7 +113,7 @@ enum Command {
     #[command(after_help = "Example: todayis correct --date 2026-02-25 --dry-run")]
     Correct {
         /// The publishing date [default: today in the bot's time zone]
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         date: Option<NaiveDate>,
         /// Only these publishers (repeatable)
         #[arg(long = "publisher", value_name = "NAME")]
@@ -118,6 +126,9 @@ enum Command {
         repost: bool,
     },
     /// Validate the config and every post; show the calendar's coverage
+    #[command(
+        after_help = "Examples:\n  todayis check --strict --no-credentials   (an editor, before a release)\n  todayis check --online                    (an operator, with the secrets set)"
+    )]
     Check {
         /// Also ask each publisher's server whether the credentials and limits are right
         #[arg(long)]
@@ -136,9 +147,12 @@ enum Command {
     #[command(subcommand)]
     Import(ImportFrom),
     /// Which post goes out on each day of a year
+    #[command(after_help = "Example: todayis calendar --year 2026 --format html > calendar.html")]
     Calendar {
+        /// The year [default: this year in the bot's time zone]
         #[arg(long, value_name = "YYYY")]
         year: Option<i32>,
+        /// text (a line a day), json, or html (a one-page year grid)
         #[arg(long, value_enum, default_value = "text")]
         format: CalendarFormat,
     },
@@ -173,6 +187,39 @@ fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
         format!(
             "`{name}` is not a time zone: use an IANA name like America/New_York or Europe/London"
         )
+    })
+}
+
+/// A `--date`: `YYYY-MM-DD`, and a day that the month has ("2026 has no 30
+/// February: February 2026 has 28 days").
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err("write the date as YYYY-MM-DD, e.g. 2026-02-25".into());
+    };
+    let (Ok(year), Ok(month), Ok(day)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>())
+    else {
+        return Err("write the date as YYYY-MM-DD, e.g. 2026-02-25".into());
+    };
+    if !(1..=12).contains(&month) {
+        return Err(format!("there is no month {month}: months run 01 to 12"));
+    }
+    NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
+        let first = NaiveDate::from_ymd_opt(year, month, 1);
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        };
+        match first.zip(next) {
+            Some((first, next)) => format!(
+                "{year} has no {day} {}: {} {year} has {} days",
+                first.format("%B"),
+                first.format("%B"),
+                (next - first).num_days()
+            ),
+            None => format!("{text} is not a date"),
+        }
     })
 }
 
