@@ -60,7 +60,7 @@ enum Command {
         after_help = "Examples:\n  todayis preview --date 2026-02-25\n  todayis preview --post posts/07/07-20-apollo-11-moon-landing.md --publisher mastodon --json"
     )]
     Preview {
-        /// The publishing date [default: today in the bot's time zone]
+        /// The publishing date [default: today in the bot's time zone; with --post, the post's own next day]
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         date: Option<NaiveDate>,
         /// Preview this post file instead of the day's post
@@ -354,7 +354,12 @@ fn main() -> ExitCode {
             &mut err,
             &config,
             &env,
-            date.unwrap_or(today),
+            // A draft goes out on its own day: the next one from today.
+            match (date, &post) {
+                (Some(d), _) => d,
+                (None, Some(file)) => commands::draft_day(&config, file, today),
+                (None, None) => today,
+            },
             post.as_deref(),
             &publishers,
             json,
@@ -434,7 +439,9 @@ fn main() -> ExitCode {
             &mut out,
             &mut err,
             &config,
+            &env,
             year.unwrap_or(today.year()),
+            today,
             format,
         ),
     };

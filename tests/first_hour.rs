@@ -222,3 +222,92 @@ fn the_ides_of_march_render_as_44_bc() {
         "{text}"
     );
 }
+
+#[test]
+fn a_draft_previews_on_its_own_day_and_says_which_years_it_goes_out() {
+    let bot = Bot::new(&[("02-25-k.md", &khrushchev())], &rss_publisher(""));
+    let draft = bot.path("draft.md");
+    std::fs::write(&draft, post("A Draft", "1912-02-25", "d", "Words.", "")).unwrap();
+    let out = bot
+        .cmd(&[
+            "preview",
+            "--post",
+            draft.to_str().unwrap(),
+            "--date",
+            "2026-02-25",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("goes out 2026-02-25 09:00 GMT"), "{text}");
+    // With the library's post that day, `rotate` takes them in turn.
+    assert!(text.contains("2 posts share its day; in the next ten years it goes out in 2026, 2028, 2030, 2032, 2034"), "{text}");
+    // A broken draft prints only its error.
+    std::fs::write(&draft, "+++\ntitle = 1\n+++\n").unwrap();
+    let out = bot
+        .cmd(&["preview", "--post", draft.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("draft.md:2:9"));
+}
+
+#[test]
+fn the_calendar_marks_shared_days_broken_files_and_posts_too_long() {
+    let long_title = "A ".repeat(160);
+    let bot = Bot::new(
+        &[
+            ("02-25-k.md", &khrushchev()),
+            (
+                "02-25-other.md",
+                &post("Other", "1921-02-25", "o", "B.", ""),
+            ),
+            ("02-26-broken.md", "+++\ntitle = 1\n+++\n"),
+            (
+                "02-27-long.md",
+                &post(long_title.trim(), "1900-02-27", "l", "B.", ""),
+            ),
+        ],
+        "[publishers.m]\ntype = \"mastodon\"\ninstance = \"https://m.example\"\ntoken_env = \"T\"\nmax_characters = 300\n",
+    );
+    let text = stdout(&bot.cmd(&["calendar", "--year", "2026"]).output().unwrap());
+    assert!(
+        text.contains("2026-02-25  ") && text.contains("[2 posts share the day]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-02-26  -- no post --  [broken: "),
+        "{text}"
+    );
+    assert!(text.contains("[too long for m]"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &bot.cmd(&["calendar", "--year", "2026", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["days"][55]["posts"], 2);
+    assert_eq!(json["days"][56]["broken"].as_array().unwrap().len(), 1);
+    assert_eq!(json["days"][57]["too_long"], json!(["m"]));
+    let html = stdout(
+        &bot.cmd(&["calendar", "--year", "2026", "--format", "html"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        html.contains("class=\"broken\""),
+        "broken days have their own colour"
+    );
+    assert!(
+        html.contains("a broken post file")
+            && html.contains("too long for a publisher")
+            && html.contains("no post")
+    );
+    assert!(
+        html.contains(">Nikita Khrushchev Denou") || html.contains(">Other<"),
+        "titles show without hovering"
+    );
+}

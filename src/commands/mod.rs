@@ -21,7 +21,7 @@ pub use check::{CheckReport, check};
 pub use correct::correct;
 pub use import::{ImportOptions, ImportSource, import};
 pub use journal::{journal, unpublish};
-pub use preview::{PreviewReport, preview};
+pub use preview::{PreviewReport, draft_day, preview};
 pub use publish::publish;
 
 /// A post as reports show it.

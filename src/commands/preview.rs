@@ -32,6 +32,44 @@ pub struct PreviewReport {
     /// On a day with no post: the next day that has one, and its title.
     #[serde(skip)]
     pub next: Option<(NaiveDate, String)>,
+    /// A draft (`--post`): when it goes out, and, on a day it shares with other
+    /// posts, the years `pick` sends it (the next ten).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goes_out: Option<GoesOut>,
+    /// Whether a draft (`--post`) was previewed.
+    #[serde(skip)]
+    pub draft: bool,
+}
+
+/// When a draft goes out.
+#[derive(Debug, Serialize)]
+pub struct GoesOut {
+    /// The scheduled time on its day, in the bot's zone.
+    pub at: String,
+    /// How many posts share its day (itself included).
+    pub posts_that_day: usize,
+    /// The years among the next ten in which it is the one picked.
+    pub years: Vec<i32>,
+}
+
+/// The day a draft goes out next: its month and day, this year or the next (a 29
+/// February post on the day `leap_day` names in a common year).
+pub fn draft_day(config: &Config, file: &Path, today: NaiveDate) -> NaiveDate {
+    let Some((month, day)) = post::month_day_from_name(file).or_else(|| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let post = post::parse(file, &text).ok()?;
+        Some((
+            chrono::Datelike::month(&post.date),
+            chrono::Datelike::day(&post.date),
+        ))
+    }) else {
+        return today;
+    };
+    today
+        .iter_days()
+        .take(366 * 4 + 1)
+        .find(|d| library::month_days_for(*d, config.leap_day).contains(&(month, day)))
+        .unwrap_or(today)
 }
 
 /// A publication already made for the previewed date.
@@ -48,6 +86,10 @@ pub struct WentOut {
 impl PreviewReport {
     pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let Some(post) = &self.post else {
+            // A broken draft: its error (on stderr) says it all.
+            if self.draft {
+                return Ok(());
+            }
             writeln!(
                 out,
                 "{} ({}): no post for this day",
@@ -63,6 +105,22 @@ impl PreviewReport {
         };
         writeln!(out, "{} ({}): {}", self.date, self.timezone, post.path)?;
         writeln!(out, "{} ({})", post.title, post.date)?;
+        if let Some(g) = &self.goes_out {
+            writeln!(out, "goes out {}", g.at)?;
+            if g.posts_that_day > 1 {
+                let years: Vec<String> = g.years.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "{} posts share its day; in the next ten years it goes out in {}",
+                    g.posts_that_day,
+                    if years.is_empty() {
+                        "none".to_string()
+                    } else {
+                        years.join(", ")
+                    }
+                )?;
+            }
+        }
         for r in &self.outputs {
             r.write_text(out)?;
         }
@@ -123,6 +181,8 @@ pub fn preview(
         sent: Vec::new(),
         errors,
         next: None,
+        goes_out: None,
+        draft: post_file.is_some(),
     };
     // A broken file among the day's others does not fail the day's preview; a
     // broken draft does.
@@ -163,7 +223,10 @@ pub fn preview(
                 }
             }
         }
-    } else if post_file.is_none() && !as_json {
+    }
+    if let (Some(post), Some(_)) = (&post, post_file) {
+        report.goes_out = Some(goes_out(config, post, date)?);
+    } else if post.is_none() && post_file.is_none() && !as_json {
         // Tell the editor when the next one goes out (and so which gap to fill).
         let loaded = Library::new(&config.posts).load_all()?;
         let grouped = calendar::by_month_day(&loaded.posts);
@@ -181,6 +244,60 @@ pub fn preview(
         report.write_text(out)?;
     }
     Ok(ok)
+}
+
+/// When and how often a draft goes out: its day's scheduled time, and the years
+/// it is picked among the library's posts for that day (the draft counted in).
+fn goes_out(config: &Config, draft: &Post, date: NaiveDate) -> anyhow::Result<GoesOut> {
+    let library = Library::new(&config.posts);
+    let days = library::month_days_for(date, config.leap_day);
+    let mut shared: Vec<Post> = library
+        .load_days(&days)?
+        .posts
+        .into_iter()
+        .filter(|p| p.path.canonicalize().ok() != draft.path.canonicalize().ok())
+        .collect();
+    shared.push(draft.clone());
+    let years = (0..10)
+        .filter_map(|i| {
+            let year = chrono::Datelike::year(&date) + i;
+            let on = chrono::NaiveDate::from_ymd_opt(
+                year,
+                chrono::Datelike::month(&date),
+                chrono::Datelike::day(&date),
+            )
+            .or_else(|| draft_day_in(config, draft, year))?;
+            let candidates: Vec<Post> = shared
+                .iter()
+                .filter(|p| {
+                    library::month_days_for(on, config.leap_day).contains(&(
+                        chrono::Datelike::month(&p.date),
+                        chrono::Datelike::day(&p.date),
+                    ))
+                })
+                .cloned()
+                .collect();
+            let picked = library::pick(&candidates, on, config.pick)?;
+            (picked.path == draft.path).then_some(year)
+        })
+        .collect();
+    let at = runner::occasion(config, date).at;
+    Ok(GoesOut {
+        at: at.format("%Y-%m-%d %H:%M %Z").to_string(),
+        posts_that_day: shared.len(),
+        years,
+    })
+}
+
+/// The day in `year` a draft goes out (for a 29 February post in a common year).
+fn draft_day_in(config: &Config, draft: &Post, year: i32) -> Option<NaiveDate> {
+    let start = NaiveDate::from_ymd_opt(year, 2, 27)?;
+    start.iter_days().take(4).find(|d| {
+        library::month_days_for(*d, config.leap_day).contains(&(
+            chrono::Datelike::month(&draft.date),
+            chrono::Datelike::day(&draft.date),
+        ))
+    })
 }
 
 /// A draft: inside the library it may show the library's pictures; outside it,
