@@ -311,3 +311,40 @@ fn the_calendar_marks_shared_days_broken_files_and_posts_too_long() {
         "titles show without hovering"
     );
 }
+
+#[test]
+fn an_impossible_date_says_how_many_days_the_month_has() {
+    let bot = Bot::new(&[], &rss_publisher(""));
+    let out = bot
+        .cmd(&["preview", "--date", "2026-02-30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2026 has no 30 February: February 2026 has 28 days"),
+        "{stderr}"
+    );
+    // Every command has an example, every flag a line of help.
+    for command in [
+        "run",
+        "healthcheck",
+        "preview",
+        "publish",
+        "journal",
+        "unpublish",
+        "correct",
+        "check",
+        "calendar",
+    ] {
+        let help =
+            String::from_utf8(bot.cmd(&[command, "--help"]).output().unwrap().stdout).unwrap();
+        assert!(help.contains("Example"), "{command}: {help}");
+        for line in help.lines().filter(|l| l.trim_start().starts_with("--")) {
+            assert!(
+                line.trim().split_whitespace().count() > 2,
+                "{command}: a flag without help: {line}"
+            );
+        }
+    }
+}

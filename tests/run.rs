@@ -161,6 +161,8 @@ fn the_http_side_answers_health_metrics_and_the_feed_with_304() {
     assert_eq!(health["status"], "ok");
     assert!(health["next_fire"].is_string());
     assert_eq!(health["publishers"]["mastodon"]["last_result"], "published");
+    assert_eq!(health["publishers"]["mastodon"]["credentials"], "ok");
+    assert_eq!(health["publishers"]["rss"]["credentials"], "ok");
 
     let metrics = http
         .get(format!("{base}/metrics"))
