@@ -19,7 +19,7 @@ pub enum CalendarFormat {
 }
 
 /// The year's days and their posts; `--format json` prints it as it is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CalendarReport {
     pub year: i32,
     pub timezone: String,
@@ -27,7 +27,7 @@ pub struct CalendarReport {
     pub days: Vec<CalendarDay>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CalendarDay {
     pub date: NaiveDate,
     pub post: Option<PostSummary>,
@@ -69,28 +69,31 @@ pub fn calendar(
     for e in &loaded.errors {
         writeln!(err, "warning: {e}")?;
     }
-    let grouped = calendar::by_month_day(&loaded.posts);
-    let days = calendar::year(&grouped, year, config.leap_day, config.pick);
-    if format == CalendarFormat::Html {
-        write!(out, "{}", calendar::html(year, &days))?;
-        return Ok(true);
-    }
-    let report = CalendarReport {
-        year,
-        timezone: config.timezone.name().to_string(),
-        days_with_post: days.iter().filter(|d| d.post.is_some()).count(),
-        days: days
-            .iter()
-            .map(|d| CalendarDay {
-                date: d.date,
-                post: d.post.map(PostSummary::from),
-            })
-            .collect(),
-    };
-    if format == CalendarFormat::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        report.write_text(out)?;
+    let report = CalendarReport::of(config, &loaded.posts, year);
+    match format {
+        CalendarFormat::Html => write!(out, "{}", crate::page::calendar_page(&report))?,
+        CalendarFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        CalendarFormat::Text => report.write_text(out)?,
     }
     Ok(true)
+}
+
+impl CalendarReport {
+    /// The year's days and the post picked for each.
+    pub fn of(config: &Config, posts: &[crate::post::Post], year: i32) -> CalendarReport {
+        let grouped = calendar::by_month_day(posts);
+        let days = calendar::year(&grouped, year, config.leap_day, config.pick);
+        CalendarReport {
+            year,
+            timezone: config.timezone.name().to_string(),
+            days_with_post: days.iter().filter(|d| d.post.is_some()).count(),
+            days: days
+                .iter()
+                .map(|d| CalendarDay {
+                    date: d.date,
+                    post: d.post.map(PostSummary::from),
+                })
+                .collect(),
+        }
+    }
 }
