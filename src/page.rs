@@ -51,12 +51,15 @@ pub fn layout(title: &str, body: Markup) -> String {
 }
 
 /// A bar chart as inline SVG, with its description for those who cannot see it.
-pub fn bar_chart(description: &str, bars: &[(String, u64)]) -> Markup {
+/// `width` is in the chart's own units (its text is 11 of them): 720 for a chart
+/// across the page, 360 for one of two side by side.
+pub fn bar_chart(description: &str, bars: &[(String, u64)], width: f64) -> Markup {
     let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    let (width, height, top, bottom, left) = (720.0_f64, 220.0_f64, 16.0, 34.0, 36.0);
+    let (height, top, bottom, left) = (width * 0.3 + 20.0, 16.0, 34.0, 36.0);
     let slot = (width - left) / bars.len().max(1) as f64;
     let plot = height - top - bottom;
-    let label_every = bars.len().div_ceil(16).max(1);
+    let label_every = bars.len().div_ceil((width / 45.0) as usize).max(1);
+    let bar = (slot * 0.7).min(48.0);
     html! {
         svg.chart viewBox={ "0 0 " (width) " " (height) } role="img" aria-label=(description) xmlns="http://www.w3.org/2000/svg" {
             title { (description) }
@@ -66,7 +69,7 @@ pub fn bar_chart(description: &str, bars: &[(String, u64)]) -> Markup {
             @for (i, (label, value)) in bars.iter().enumerate() {
                 @let h = plot * (*value as f64) / (max as f64);
                 @let x = left + slot * i as f64;
-                rect.bar x=(format!("{:.1}", x + slot * 0.15)) y=(format!("{:.1}", top + plot - h)) width=(format!("{:.1}", slot * 0.7)) height=(format!("{:.1}", h)) {
+                rect.bar x=(format!("{:.1}", x + (slot - bar) / 2.0)) y=(format!("{:.1}", top + plot - h)) width=(format!("{:.1}", bar)) height=(format!("{:.1}", h)) {
                     title { (label) ": " (value) }
                 }
                 @if i % label_every == 0 {
@@ -175,7 +178,7 @@ pub fn stats_page(report: &StatsReport) -> String {
     let tags: Vec<(String, u64)> = report
         .by_tag
         .iter()
-        .take(12)
+        .take(8)
         .map(|b| (b.key.clone(), b.counts.total()))
         .collect();
     layout(
@@ -191,10 +194,10 @@ pub fn stats_page(report: &StatsReport) -> String {
                 p.bad { "Not read now (older counts shown): " (report.unavailable.join("; ")) }
             }
             h2 { "Per month" }
-            (bar_chart("Likes, reposts and replies per month", &months))
+            (bar_chart("Likes, reposts and replies per month", &months, 720.0))
             div.cards {
-                div { h2 { "Per weekday" } (bar_chart("Likes, reposts and replies per weekday of publication", &weekdays)) }
-                div { h2 { "Per tag" } (bar_chart("Likes, reposts and replies per tag, the twelve best", &tags)) }
+                div { h2 { "Per weekday" } (bar_chart("Likes, reposts and replies per weekday of publication", &weekdays, 360.0)) }
+                div { h2 { "Per tag" } (bar_chart("Likes, reposts and replies per tag, the eight best", &tags, 360.0)) }
             }
             div.cards {
                 div { h2 { "Best posts" } (ranked(&report.best)) }
@@ -424,7 +427,7 @@ pub fn dashboard(report: &PageReport, tz: Tz) -> String {
                 @match (&chart, &report.month) {
                     (Some(bars), Some(m)) => {
                         p.muted { (m.totals.likes) " likes, " (m.totals.reposts) " reposts, " (m.totals.replies) " replies on " (m.posts.len()) " posts, as last read (hourly)." }
-                        (bar_chart("Likes, reposts and replies per day of this month", bars))
+                        (bar_chart("Likes, reposts and replies per day of this month", bars, 720.0))
                     }
                     _ => p.muted { "No counts read yet." },
                 }
