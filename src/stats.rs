@@ -128,9 +128,13 @@ pub async fn refresh(
         match publisher.engagement(&ids).await {
             Ok(found) => {
                 let found: HashMap<String, Engagement> = found.into_iter().collect();
+                // One the server does not have (deleted, or not indexed yet: an
+                // AppView is a little behind the PDS) is asked for again next time.
                 for r in stale {
-                    if let (Some(k), Some(id)) = (key(r), r.remote_id.as_deref()) {
-                        let counts = found.get(id).copied();
+                    if let (Some(k), Some(counts)) =
+                        (key(r), r.remote_id.as_deref().and_then(|id| found.get(id)))
+                    {
+                        let counts = Some(*counts);
                         cache.entries.insert(k, Cached { at: now, counts });
                     }
                 }
