@@ -84,3 +84,12 @@ description = "d"
         print(f"idle daemon after 400 requests: VmRSS {rss / 1024:.1f} MiB")
     finally:
         daemon.terminate(); daemon.wait()
+    # The same daemon without the HTTP side, for comparison.
+    config = open(f"{d}/todayis.toml").read().replace(f'[server]\nlisten = "127.0.0.1:{port}"\n', "")
+    open(f"{d}/todayis.toml", "w").write(config)
+    daemon = subprocess.Popen([binary, "--config", f"{d}/todayis.toml", "run"], env={**os.environ, "T": "x", "RUST_LOG": "error"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    rss = int([l for l in open(f"/proc/{daemon.pid}/status") if l.startswith("VmRSS")][0].split()[1])
+    print(f"the same daemon without [server]: VmRSS {rss / 1024:.1f} MiB")
+    daemon.terminate(); daemon.wait()

@@ -49,7 +49,7 @@ pub fn prepare(
     let next = next_fire.and_then(|at| {
         let local = at.with_timezone(&tz);
         let (preview, _) =
-            PreviewReport::gather(config, env, local.date_naive(), None, &[], false).ok()?;
+            PreviewReport::gather(config, env, local.date_naive(), None, &[], false, false).ok()?;
         Some(NextPublication {
             at,
             local: local.format("%A %-d %B %Y, %H:%M %Z").to_string(),

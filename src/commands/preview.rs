@@ -99,7 +99,7 @@ pub fn preview(
     names: &[String],
     as_json: bool,
 ) -> anyhow::Result<bool> {
-    let (report, ok) = PreviewReport::gather(config, env, date, post_file, names, !as_json)?;
+    let (report, ok) = PreviewReport::gather(config, env, date, post_file, names, !as_json, true)?;
     for e in &report.errors {
         writeln!(err, "error: {e}")?;
     }
@@ -114,6 +114,8 @@ pub fn preview(
 impl PreviewReport {
     /// What would go out on `date` (or for one post file), and whether the preview
     /// is clean. `with_next`: on a day with no post, look for the next one.
+    /// `with_sent`: read the journal for what went out already (the daemon's page
+    /// previews a date to come, and never reads the whole journal).
     pub fn gather(
         config: &Config,
         env: &Environment,
@@ -121,6 +123,7 @@ impl PreviewReport {
         post_file: Option<&Path>,
         names: &[String],
         with_next: bool,
+        with_sent: bool,
     ) -> anyhow::Result<(PreviewReport, bool)> {
         let publishers = runner::build_publishers(config, names, env)?;
         let (post, errors) = match post_file {
@@ -153,7 +156,7 @@ impl PreviewReport {
         if let Some(post) = &post {
             let occasion = runner::occasion(config, date);
             // Reading the journal only: a preview writes nothing.
-            let journal = if post_file.is_none() {
+            let journal = if post_file.is_none() && with_sent {
                 Journal::open(&config.state).ok().map(|(j, _)| j)
             } else {
                 None
