@@ -135,6 +135,8 @@ fn default_corrections_window() -> String {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: String,
+    #[serde(default)]
+    show_errors: bool,
 }
 
 /// The bot's checked settings.
@@ -156,6 +158,9 @@ pub struct Config {
     pub corrections: Corrections,
     pub corrections_window: Duration,
     pub listen: Option<SocketAddr>,
+    /// Whether the page at `/` shows error details and servers' messages to every
+    /// client, not only to loopback ones.
+    pub show_errors: bool,
     /// Publishers in name order.
     pub publishers: Vec<(String, PublisherConfig)>,
 }
@@ -254,6 +259,7 @@ impl Config {
                 format!("`{}` is not a language tag like `en`", bot.language),
             ));
         }
+        let show_errors = raw.server.as_ref().is_some_and(|s| s.show_errors);
         let listen = match raw.server.map(|s| s.listen) {
             None => Ok(None),
             Some(l) => l.parse::<SocketAddr>().map(Some).map_err(|_| {
@@ -306,6 +312,7 @@ impl Config {
             corrections: bot.corrections,
             corrections_window,
             listen,
+            show_errors,
             publishers,
         })
     }
@@ -367,7 +374,7 @@ const BOT_KEYS: &[&str] = &[
     "corrections",
     "corrections_window",
 ];
-const SERVER_KEYS: &[&str] = &["listen"];
+const SERVER_KEYS: &[&str] = &["listen", "show_errors"];
 
 /// Removes the keys the config does not know (outside `[publishers.*]`, whose
 /// backends check their own) and says where each was.

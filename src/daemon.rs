@@ -99,7 +99,11 @@ pub async fn run(
     let mut current = load(config, &base_env).map_err(anyhow::Error::msg)?;
     let c = &current.config;
     let mut scheduler = Scheduler::start(c.schedule.clone(), c.timezone, c.catch_up, clock.now());
-    refresh_library(&current, &status);
+    refresh_library(&current, &status, scheduler.next_fire(), clock.now());
+    // This month's engagement for the page: read hourly in a task of its own, so it
+    // never delays a publication or /healthz.
+    let mut engagement_due = clock.now();
+    let mut engagement: Option<tokio::task::JoinHandle<()>> = None;
     announce(&current, &scheduler, &status);
 
     loop {
@@ -108,6 +112,7 @@ pub async fn run(
             s.heartbeat = Some(now);
             s.wakeups += 1;
             s.next_fire = scheduler.next_fire();
+            s.next_retry = scheduler.retry_at();
         });
         if let Some(date) = scheduler.due(now) {
             update(&status, |s| {
@@ -154,7 +159,7 @@ pub async fn run(
             let all_done = record(&current, &status, result, clock.now());
             update(&status, |s| s.busy_since = None);
             scheduler.report(clock.now(), date, all_done);
-            refresh_library(&current, &status);
+            refresh_library(&current, &status, scheduler.next_fire(), clock.now());
             if !all_done {
                 tracing::info!(%date, "some publishers failed; they will be retried until the next day's publication");
             }
@@ -178,6 +183,18 @@ pub async fn run(
             auto_correct(&current, clock.now()).await;
         }
         follow_journal(&current, &status);
+        if current.config.listen.is_some()
+            && now >= engagement_due
+            && engagement.as_ref().is_none_or(|t| t.is_finished())
+        {
+            engagement_due = now + crate::stats::FRESH_FOR;
+            engagement = Some(tokio::spawn(read_engagement(
+                current.config.clone(),
+                current.publishers.clone(),
+                Arc::clone(&status),
+                now,
+            )));
+        }
         let wait = scheduler
             .wake_at()
             .map(|w| (w - now).to_std().unwrap_or(Duration::ZERO))
@@ -345,7 +362,7 @@ fn reload(
             *current = new;
             update(status, |s| s.config_error = None);
             tracing::info!(config = %path.display(), "reloaded the config");
-            refresh_library(current, status);
+            refresh_library(current, status, scheduler.next_fire(), now);
             announce(current, scheduler, status);
         }
         Err(e) => {
@@ -357,8 +374,14 @@ fn reload(
     }
 }
 
-/// Re-reads the library's counts for /metrics (and warns about broken posts).
-fn refresh_library(current: &Loaded, status: &Mutex<Status>) {
+/// Re-reads the library's counts for /metrics (and warns about broken posts), and
+/// with the HTTP side prepares the page: the next publication and the calendar.
+fn refresh_library(
+    current: &Loaded,
+    status: &Mutex<Status>,
+    next_fire: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
     let loaded = match Library::new(&current.config.posts).load_all() {
         Ok(l) => l,
         Err(e) => {
@@ -378,10 +401,20 @@ fn refresh_library(current: &Loaded, status: &Mutex<Status>) {
         .publishers
         .iter()
         .find_map(|(_, p)| p.served_file().map(Path::to_path_buf));
+    let page = current.config.listen.is_some().then(|| {
+        Arc::new(crate::dashboard::prepare(
+            &current.config,
+            &current.env,
+            &loaded.posts,
+            next_fire,
+            now,
+        ))
+    });
     update(status, |s| {
         s.posts_in_library = loaded.posts.len();
         s.days_without_post = missing;
         s.feed_path = feed;
+        s.page = page;
     });
 }
 
@@ -459,6 +492,50 @@ fn announce(current: &Loaded, scheduler: &Scheduler, status: &Mutex<Status>) {
     }
 }
 
+/// Reads this month's engagement (the counts older than an hour, from the servers;
+/// the rest from the cache) for the page, and keeps the counts in the cache.
+async fn read_engagement(
+    config: Config,
+    publishers: Vec<Arc<dyn Publisher>>,
+    status: Arc<Mutex<Status>>,
+    now: DateTime<Utc>,
+) {
+    use crate::stats::Cache;
+    let folder = config.state.clone();
+    let Ok((records, mut cache)) = tokio::task::spawn_blocking(move || {
+        (
+            crate::journal::tail(&folder, crate::dashboard::TAIL).unwrap_or_default(),
+            Cache::load(&folder),
+        )
+    })
+    .await
+    else {
+        return;
+    };
+    let (first, last) = crate::dashboard::month_of(&config, now);
+    let publications = crate::stats::publications(&records, Some(first), Some(last));
+    for problem in crate::stats::refresh(&config, &publishers, &publications, &mut cache, now).await
+    {
+        tracing::warn!("cannot read this month's engagement: {problem}");
+    }
+    let posts = status
+        .lock()
+        .ok()
+        .and_then(|s| s.page.clone())
+        .map(|p| p.posts.clone())
+        .unwrap_or_default();
+    let report = crate::dashboard::month_engagement(&config, &records, &cache, &posts, now);
+    update(&status, |s| s.engagement = Some(Arc::new(report)));
+    let folder = config.state.clone();
+    let saved = tokio::task::spawn_blocking(move || cache.save(&folder)).await;
+    if let Ok(Err(e)) = saved {
+        tracing::warn!(
+            "cannot keep the engagement counts in {}: {e}",
+            config.state.display()
+        );
+    }
+}
+
 fn update(status: &Mutex<Status>, f: impl FnOnce(&mut Status)) {
     let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
     f(&mut guard);
@@ -472,11 +549,13 @@ pub async fn serve(path: PathBuf, config: Config, env: Environment) -> anyhow::R
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("`server.listen`: cannot listen on {addr}: {e}"))?;
-        tracing::info!(%addr, "serving /healthz, /metrics and /feed.xml");
+        tracing::info!(%addr, "serving the page at /, /healthz, /metrics and /feed.xml");
         let app = crate::server::router(crate::server::AppState {
             status: Arc::clone(&status),
             clock: Arc::clone(&env.clock),
+            show_errors: config.show_errors,
         });
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("the HTTP server stopped: {e}");

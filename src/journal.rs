@@ -106,6 +106,47 @@ impl Record {
     }
 }
 
+/// The last `n` readable records of the journal in `state`, oldest first, read
+/// from the end of the file: what the daemon's page shows costs the same however
+/// many years the journal holds. An absent journal has none.
+pub fn tail(state: &Path, n: usize) -> std::io::Result<Vec<Record>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const BLOCK: u64 = 64 * 1024;
+    let mut file = match std::fs::File::open(state.join(Journal::FILE)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let mut start = len;
+    let mut bytes: Vec<u8> = Vec::new();
+    while start > 0 && bytes.iter().filter(|b| **b == b'\n').count() <= n {
+        let from = start.saturating_sub(BLOCK);
+        let mut block = vec![0u8; (start - from) as usize];
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut block)?;
+        block.extend_from_slice(&bytes);
+        bytes = block;
+        start = from;
+        if bytes.len() as u64 >= Journal::MAX_BYTES {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // begins mid-line
+    }
+    let mut records: Vec<Record> = lines
+        .iter()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Record>(l).ok())
+        .take(n)
+        .collect();
+    records.reverse();
+    Ok(records)
+}
+
 /// A test's stand-in for the disk failing a write (full, read-only, a crash).
 pub type Fault = Arc<dyn Fn(&Record) -> std::io::Result<()> + Send + Sync>;
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use todayis::clock::Clock;
-use todayis::commands::{self, CalendarFormat};
+use todayis::commands::{self, CalendarFormat, StatsFormat};
 use todayis::config::{self, Config};
 use todayis::{daemon, server};
 
@@ -146,6 +146,18 @@ enum Command {
     /// Turn a blog's posts into post files
     #[command(subcommand)]
     Import(ImportFrom),
+    /// The engagement each publication got: likes, reposts and replies where it went
+    #[command(after_help = "Example: todayis stats --since 2026-01-01 --format html > stats.html")]
+    Stats {
+        /// The first publishing date counted
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<NaiveDate>,
+        /// The last publishing date counted
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatsFormat,
+    },
     /// Which post goes out on each day of a year
     #[command(after_help = "Example: todayis calendar --year 2026 --format html > calendar.html")]
     Calendar {
@@ -435,6 +447,18 @@ fn main() -> ExitCode {
                 &from,
             ));
         }
+        Command::Stats {
+            since,
+            until,
+            format,
+        } => runtime.block_on(commands::stats(
+            &mut out,
+            &mut err,
+            &config,
+            &env,
+            (since, until),
+            format,
+        )),
         Command::Calendar { year, format } => commands::calendar(
             &mut out,
             &mut err,

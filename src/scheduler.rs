@@ -78,6 +78,11 @@ impl Scheduler {
         }
     }
 
+    /// When a date whose publication failed is tried again, if one is pending.
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        self.pending.as_ref().map(|p| p.attempt_at)
+    }
+
     pub fn next_fire(&self) -> Option<DateTime<Utc>> {
         self.next_fire
     }

@@ -1,9 +1,10 @@
-//! The daemon's HTTP side: `/healthz`, `/metrics` and `/feed.xml`.
+//! The daemon's HTTP side: the page at `/`, `/healthz`, `/metrics` and `/feed.xml`.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,10 +17,14 @@ use crate::status::Status;
 pub struct AppState {
     pub status: Arc<Mutex<Status>>,
     pub clock: Arc<dyn Clock>,
+    /// `server.show_errors`: error details on the page for every client, not only
+    /// loopback ones.
+    pub show_errors: bool,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(page))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/feed.xml", get(feed))
@@ -28,6 +33,57 @@ pub fn router(state: AppState) -> Router {
 
 fn snapshot(state: &AppState) -> Status {
     state.status.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+/// The bot's page: what goes out next, what went out, each publisher's health, the
+/// year's calendar and this month's engagement. Error details only for loopback
+/// clients that came through no proxy, unless `show_errors`.
+async fn page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: HeaderMap,
+) -> Response {
+    let status = snapshot(&state);
+    let Some(data) = status.page.clone() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "the page is being prepared\n",
+        )
+            .into_response();
+    };
+    let proxied = request.contains_key("forwarded") || request.contains_key("x-forwarded-for");
+    let show_errors = state.show_errors || (peer.ip().is_loopback() && !proxied);
+    let folder = data.config.state.clone();
+    // The journal's tail, read on the blocking pool: a slow disk never holds the
+    // daemon's timers or /healthz.
+    let records = tokio::task::spawn_blocking(move || {
+        crate::journal::tail(&folder, crate::dashboard::TAIL).unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
+    let now = state.clock.now();
+    let report = crate::dashboard::gather(
+        &data,
+        &status,
+        status.engagement.as_deref(),
+        &records,
+        now,
+        show_errors,
+    );
+    let html = crate::page::dashboard(&report, data.config.timezone);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

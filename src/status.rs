@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -64,6 +65,15 @@ pub struct Status {
     /// The RSS publisher's feed file, served at /feed.xml.
     #[serde(skip)]
     pub feed_path: Option<PathBuf>,
+    /// When a failed publication is tried again.
+    #[serde(skip)]
+    pub next_retry: Option<DateTime<Utc>>,
+    /// What the page at `/` shows, prepared by the daemon (with `server.listen`).
+    #[serde(skip)]
+    pub page: Option<Arc<crate::dashboard::PageData>>,
+    /// This month's engagement, from the daemon's last hourly read.
+    #[serde(skip)]
+    pub engagement: Option<Arc<crate::stats::StatsReport>>,
 }
 
 /// The scheduler loop wakes at least every five minutes; ten minutes of silence

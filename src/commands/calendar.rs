@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::PostSummary;
-use crate::calendar::{self, DayMarks};
+use crate::calendar;
 use crate::config::Config;
 use crate::library::{self, Library};
 use crate::post;
@@ -22,7 +22,7 @@ pub enum CalendarFormat {
 }
 
 /// The year's days and their posts; `--format json` prints it as it is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CalendarReport {
     pub year: i32,
     pub timezone: String,
@@ -30,7 +30,7 @@ pub struct CalendarReport {
     pub days: Vec<CalendarDay>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CalendarDay {
     pub date: NaiveDate,
     pub post: Option<PostSummary>,
@@ -92,75 +92,66 @@ pub fn calendar(
     for e in &loaded.errors {
         writeln!(err, "warning: {e}")?;
     }
-    let grouped = calendar::by_month_day(&loaded.posts);
-    let days = calendar::year(&grouped, year, config.leap_day, config.pick);
-    // What an editor must see beside each day's post: how many share the day, the
-    // broken files, the publishers its post is too long for.
     let publishers = runner::build_publishers(config, &[], env)?;
-    let marks: Vec<DayMarks> = days
-        .iter()
-        .map(|d| {
-            let month_days = library::month_days_for(d.date, config.leap_day);
-            let posts = month_days
-                .iter()
-                .map(|md| grouped.get(md).map_or(0, Vec::len))
-                .sum();
-            let broken = loaded
-                .errors
-                .iter()
-                .filter(|e| {
-                    post::month_day_from_name(&e.path).is_some_and(|md| month_days.contains(&md))
-                })
-                .count();
-            let too_long = d.post.map_or_else(Vec::new, |p| {
-                let occasion = runner::occasion(config, d.date);
-                publishers
-                    .iter()
-                    .filter(|publisher| publisher.render(p, &occasion).is_err())
-                    .map(|publisher| publisher.name().to_string())
-                    .collect()
-            });
-            DayMarks {
-                posts,
-                broken,
-                too_long,
-            }
-        })
-        .collect();
-    if format == CalendarFormat::Html {
-        let today = (today.year() == year).then_some(today);
-        write!(out, "{}", calendar::html(year, &days, &marks, today))?;
-        return Ok(true);
-    }
-    let report = CalendarReport {
-        year,
-        timezone: config.timezone.name().to_string(),
-        days_with_post: days.iter().filter(|d| d.post.is_some()).count(),
-        days: days
-            .iter()
-            .zip(&marks)
-            .map(|(d, m)| CalendarDay {
-                date: d.date,
-                post: d.post.map(PostSummary::from),
-                posts: m.posts,
-                broken: loaded
-                    .errors
-                    .iter()
-                    .filter(|e| {
-                        post::month_day_from_name(&e.path).is_some_and(|md| {
-                            library::month_days_for(d.date, config.leap_day).contains(&md)
-                        })
-                    })
-                    .map(|e| e.path.display().to_string())
-                    .collect(),
-                too_long: m.too_long.clone(),
-            })
-            .collect(),
-    };
-    if format == CalendarFormat::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        report.write_text(out)?;
+    let report = CalendarReport::of(config, &loaded.posts, &loaded.errors, &publishers, year);
+    match format {
+        CalendarFormat::Html => {
+            let today = (today.year() == year).then_some(today);
+            write!(out, "{}", crate::page::calendar_page(&report, today))?
+        }
+        CalendarFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        CalendarFormat::Text => report.write_text(out)?,
     }
     Ok(true)
+}
+
+impl CalendarReport {
+    /// The year's days, the post picked for each, and what an editor must see
+    /// beside it: how many posts share the day, the day's broken files, and the
+    /// publishers its post is too long for.
+    pub fn of(
+        config: &Config,
+        posts: &[crate::post::Post],
+        errors: &[crate::post::PostError],
+        publishers: &[std::sync::Arc<dyn crate::publish::Publisher>],
+        year: i32,
+    ) -> CalendarReport {
+        let grouped = calendar::by_month_day(posts);
+        let days = calendar::year(&grouped, year, config.leap_day, config.pick);
+        CalendarReport {
+            year,
+            timezone: config.timezone.name().to_string(),
+            days_with_post: days.iter().filter(|d| d.post.is_some()).count(),
+            days: days
+                .iter()
+                .map(|d| {
+                    let month_days = library::month_days_for(d.date, config.leap_day);
+                    CalendarDay {
+                        date: d.date,
+                        post: d.post.map(PostSummary::from),
+                        posts: month_days
+                            .iter()
+                            .map(|md| grouped.get(md).map_or(0, Vec::len))
+                            .sum(),
+                        broken: errors
+                            .iter()
+                            .filter(|e| {
+                                post::month_day_from_name(&e.path)
+                                    .is_some_and(|md| month_days.contains(&md))
+                            })
+                            .map(|e| e.path.display().to_string())
+                            .collect(),
+                        too_long: d.post.map_or_else(Vec::new, |p| {
+                            let occasion = runner::occasion(config, d.date);
+                            publishers
+                                .iter()
+                                .filter(|publisher| publisher.render(p, &occasion).is_err())
+                                .map(|publisher| publisher.name().to_string())
+                                .collect()
+                        }),
+                    }
+                })
+                .collect(),
+        }
+    }
 }

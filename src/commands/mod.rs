@@ -1,4 +1,4 @@
-//! The commands that print: preview, check, calendar, publish and import. Each
+//! The commands that print: preview, check, calendar, stats, publish and import. Each
 //! gathers what it found into a report (a plain serializable struct), then prints
 //! it: the text is one printer, `--json` is serde on the same struct, so the two
 //! never drift. Each returns whether the job succeeded; `main.rs` turns that into
@@ -11,18 +11,20 @@ mod import;
 mod journal;
 mod preview;
 mod publish;
+mod stats;
 
 use serde::Serialize;
 
 use crate::post::Post;
 
-pub use calendar::{CalendarFormat, CalendarReport, calendar};
+pub use calendar::{CalendarDay, CalendarFormat, CalendarReport, calendar};
 pub use check::{CheckReport, check};
 pub use correct::correct;
 pub use import::{ImportOptions, ImportSource, import};
 pub use journal::{journal, unpublish};
 pub use preview::{PreviewReport, draft_day, preview};
 pub use publish::publish;
+pub use stats::{StatsFormat, stats};
 
 /// A post as reports show it.
 #[derive(Debug, Clone, Serialize)]

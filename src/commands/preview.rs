@@ -16,7 +16,7 @@ use crate::publish::{Environment, Rendered};
 use crate::runner;
 
 /// What `preview` found; `--json` prints it as it is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PreviewReport {
     pub date: NaiveDate,
     pub timezone: String,
@@ -42,7 +42,7 @@ pub struct PreviewReport {
 }
 
 /// When a draft goes out.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GoesOut {
     /// The scheduled time on its day, in the bot's zone.
     pub at: String,
@@ -73,7 +73,7 @@ pub fn draft_day(config: &Config, file: &Path, today: NaiveDate) -> NaiveDate {
 }
 
 /// A publication already made for the previewed date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WentOut {
     pub publisher: String,
     pub at: chrono::DateTime<chrono::Utc>,
@@ -157,84 +157,7 @@ pub fn preview(
     names: &[String],
     as_json: bool,
 ) -> anyhow::Result<bool> {
-    let publishers = runner::build_publishers(config, names, env)?;
-    let (post, errors) = match post_file {
-        Some(file) => match load_draft(config, file) {
-            Ok(p) => (Some(p), vec![]),
-            Err(e) => (None, vec![e.to_string()]),
-        },
-        None => {
-            let (post, errors) = library::post_for(
-                &Library::new(&config.posts),
-                date,
-                config.leap_day,
-                config.pick,
-            )?;
-            (post, errors.iter().map(ToString::to_string).collect())
-        }
-    };
-    let mut report = PreviewReport {
-        date,
-        timezone: config.timezone.name().to_string(),
-        post: post.as_ref().map(PostSummary::from),
-        outputs: Vec::new(),
-        sent: Vec::new(),
-        errors,
-        next: None,
-        goes_out: None,
-        draft: post_file.is_some(),
-    };
-    // A broken file among the day's others does not fail the day's preview; a
-    // broken draft does.
-    let mut ok = report.errors.is_empty() || post_file.is_none();
-    if let Some(post) = &post {
-        let occasion = runner::occasion(config, date);
-        // Reading the journal only: a preview writes nothing.
-        let journal = if post_file.is_none() {
-            Journal::open(&config.state).ok().map(|(j, _)| j)
-        } else {
-            None
-        };
-        let picture = runner::picture_digest_now(post);
-        for p in &publishers {
-            match p.render(post, &occasion) {
-                Ok(r) => {
-                    let account = p.account();
-                    let who = Who {
-                        name: p.name(),
-                        account: &account,
-                    };
-                    if let Some(done) = journal.as_ref().and_then(|j| j.published(who, date)) {
-                        let output = serde_json::to_value(&r.output).unwrap_or_default();
-                        report.sent.push(WentOut {
-                            publisher: p.name().to_string(),
-                            at: done.at,
-                            url: done.url.clone(),
-                            differs: done.sent.as_ref().map(|s| {
-                                runner::digest_of(&output, picture.as_deref()) != s.digest
-                            }),
-                        });
-                    }
-                    report.outputs.push(r)
-                }
-                Err(e) => {
-                    report.errors.push(e.to_string());
-                    ok = false;
-                }
-            }
-        }
-    }
-    if let (Some(post), Some(_)) = (&post, post_file) {
-        report.goes_out = Some(goes_out(config, post, date)?);
-    } else if post.is_none() && post_file.is_none() && !as_json {
-        // Tell the editor when the next one goes out (and so which gap to fill).
-        let loaded = Library::new(&config.posts).load_all()?;
-        let grouped = calendar::by_month_day(&loaded.posts);
-        report.next = date.iter_days().skip(1).take(366).find_map(|d| {
-            calendar::pick_for(&grouped, d, config.leap_day, config.pick)
-                .map(|p| (d, p.title.clone()))
-        });
-    }
+    let (report, ok) = PreviewReport::gather(config, env, date, post_file, names, !as_json, true)?;
     for e in &report.errors {
         writeln!(err, "error: {e}")?;
     }
@@ -298,6 +221,102 @@ fn draft_day_in(config: &Config, draft: &Post, year: i32) -> Option<NaiveDate> {
             chrono::Datelike::day(&draft.date),
         ))
     })
+}
+
+impl PreviewReport {
+    /// What would go out on `date` (or for one post file), and whether the preview
+    /// is clean. `with_next`: on a day with no post, look for the next one.
+    /// `with_sent`: read the journal for what went out already (the daemon's page
+    /// previews a date to come, and never reads the whole journal).
+    pub fn gather(
+        config: &Config,
+        env: &Environment,
+        date: NaiveDate,
+        post_file: Option<&Path>,
+        names: &[String],
+        with_next: bool,
+        with_sent: bool,
+    ) -> anyhow::Result<(PreviewReport, bool)> {
+        let publishers = runner::build_publishers(config, names, env)?;
+        let (post, errors) = match post_file {
+            Some(file) => match load_draft(config, file) {
+                Ok(p) => (Some(p), vec![]),
+                Err(e) => (None, vec![e.to_string()]),
+            },
+            None => {
+                let (post, errors) = library::post_for(
+                    &Library::new(&config.posts),
+                    date,
+                    config.leap_day,
+                    config.pick,
+                )?;
+                (post, errors.iter().map(ToString::to_string).collect())
+            }
+        };
+        let mut report = PreviewReport {
+            date,
+            timezone: config.timezone.name().to_string(),
+            post: post.as_ref().map(PostSummary::from),
+            outputs: Vec::new(),
+            sent: Vec::new(),
+            errors,
+            next: None,
+            goes_out: None,
+            draft: post_file.is_some(),
+        };
+        // A broken file among the day's others does not fail the day's preview; a
+        // broken draft does.
+        let mut ok = report.errors.is_empty() || post_file.is_none();
+        if let Some(post) = &post {
+            let occasion = runner::occasion(config, date);
+            // Reading the journal only: a preview writes nothing.
+            let journal = if post_file.is_none() && with_sent {
+                Journal::open(&config.state).ok().map(|(j, _)| j)
+            } else {
+                None
+            };
+            let picture = runner::picture_digest_now(post);
+            for p in &publishers {
+                match p.render(post, &occasion) {
+                    Ok(r) => {
+                        let account = p.account();
+                        let who = Who {
+                            name: p.name(),
+                            account: &account,
+                        };
+                        if let Some(done) = journal.as_ref().and_then(|j| j.published(who, date)) {
+                            let output = serde_json::to_value(&r.output).unwrap_or_default();
+                            report.sent.push(WentOut {
+                                publisher: p.name().to_string(),
+                                at: done.at,
+                                url: done.url.clone(),
+                                differs: done.sent.as_ref().map(|s| {
+                                    runner::digest_of(&output, picture.as_deref()) != s.digest
+                                }),
+                            });
+                        }
+                        report.outputs.push(r)
+                    }
+                    Err(e) => {
+                        report.errors.push(e.to_string());
+                        ok = false;
+                    }
+                }
+            }
+        }
+        if let (Some(post), Some(_)) = (&post, post_file) {
+            report.goes_out = Some(goes_out(config, post, date)?);
+        } else if post.is_none() && post_file.is_none() && with_next {
+            // Tell the editor when the next one goes out (and so which gap to fill).
+            let loaded = Library::new(&config.posts).load_all()?;
+            let grouped = calendar::by_month_day(&loaded.posts);
+            report.next = date.iter_days().skip(1).take(366).find_map(|d| {
+                calendar::pick_for(&grouped, d, config.leap_day, config.pick)
+                    .map(|p| (d, p.title.clone()))
+            });
+        }
+        Ok((report, ok))
+    }
 }
 
 /// A draft: inside the library it may show the library's pictures; outside it,

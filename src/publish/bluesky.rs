@@ -19,8 +19,8 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::http::{self, json_str, mime_of};
 use super::retry::{self, Attempt, Policy};
 use super::{
-    BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
-    Publisher, Receipt, RenderError, Rendered, Retry, SecretSource,
+    BoxFuture, Engagement, Environment, IdempotencyKey, Occasion, OnlineReport, Output,
+    PublishError, Publisher, Receipt, RenderError, Rendered, Retry, SecretSource,
 };
 use crate::post::Post;
 use crate::render::{self, Message};
@@ -54,6 +54,10 @@ pub struct BlueskyConfig {
     pub template: Option<String>,
     #[serde(default = "super::default_timeout")]
     pub timeout: String,
+    /// Where `stats` reads the posts' counts (`app.bsky.feed.getPosts`): a public
+    /// AppView such as `https://public.api.bsky.app`; unset, the PDS is asked (it
+    /// proxies to its AppView).
+    pub appview: Option<String>,
 }
 
 fn default_max_graphemes() -> usize {
@@ -74,6 +78,7 @@ pub struct BlueskySettings {
     pub hashtags: Vec<String>,
     pub template: Option<String>,
     pub timeout: Duration,
+    pub appview: Option<url::Url>,
 }
 
 impl BlueskyConfig {
@@ -104,9 +109,18 @@ impl BlueskyConfig {
             "Bluesky allows 1 to 300",
         );
         let timeout = problems.take("timeout", super::request_timeout(&self.timeout));
-        match (service, password, timeout) {
-            (Some(service), Some(password), Some(timeout)) if problems.is_empty() => {
+        let appview = match &self.appview {
+            Some(a) => problems
+                .take("appview", super::check_server_url(a))
+                .map(Some),
+            None => Some(None),
+        };
+        match (service, password, timeout, appview) {
+            (Some(service), Some(password), Some(timeout), Some(appview))
+                if problems.is_empty() =>
+            {
                 Ok(BlueskySettings {
+                    appview,
                     service,
                     identifier,
                     password,
@@ -664,6 +678,56 @@ impl Publisher for Bluesky {
         false
     }
 
+    fn engagement<'a>(
+        &'a self,
+        remote_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<(String, Engagement)>, PublishError>> {
+        Box::pin(async move {
+            let what = "reading the posts' counts";
+            let mut found = Vec::with_capacity(remote_ids.len());
+            let uris: Vec<&String> = remote_ids
+                .iter()
+                .filter(|u| u.starts_with("at://"))
+                .collect();
+            // `app.bsky.feed.getPosts` takes up to 25 URIs a request.
+            for batch in uris.chunks(POSTS_PER_REQUEST) {
+                let query: Vec<(&str, &str)> = batch.iter().map(|u| ("uris", u.as_str())).collect();
+                let answer = match &self.config.appview {
+                    Some(appview) => {
+                        let url =
+                            format!("{}/xrpc/app.bsky.feed.getPosts", super::base_of(appview));
+                        let answer = retry::run(&self.name, self.policy, || async {
+                            let r = self.http.get(&url).query(&query).send().await;
+                            self.classify(r, what, false).await
+                        })
+                        .await?;
+                        match answer {
+                            Answer::Ok(v) => v,
+                            Answer::Reauthenticate => {
+                                return Err(
+                                    self.fatal(format!("{what}: the AppView asked for a session"))
+                                );
+                            }
+                        }
+                    }
+                    None => {
+                        self.with_session(what, |s| {
+                            self.http
+                                .get(self.xrpc("app.bsky.feed.getPosts"))
+                                .query(&query)
+                                .bearer_auth(s.access)
+                                .send()
+                        })
+                        .await?
+                        .0
+                    }
+                };
+                found.extend(counts_of(&answer));
+            }
+            Ok(found)
+        })
+    }
+
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
         Box::pin(async move {
             let (v, _) = self.current_session().await?;
@@ -773,6 +837,31 @@ impl Bluesky {
         .await?;
         Ok(answer)
     }
+}
+
+/// The most URIs one `app.bsky.feed.getPosts` asks for (the lexicon's maximum).
+const POSTS_PER_REQUEST: usize = 25;
+
+/// The counts in a `app.bsky.feed.getPosts` answer (`posts[]` of `postView`s).
+fn counts_of(answer: &Value) -> Vec<(String, Engagement)> {
+    answer
+        .get("posts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|post| {
+            let uri = json_str(post, "uri")?;
+            let count = |key: &str| post.get(key).and_then(Value::as_u64).unwrap_or(0);
+            Some((
+                uri,
+                Engagement {
+                    likes: count("likeCount"),
+                    reposts: count("repostCount"),
+                    replies: count("replyCount"),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Link and hashtag facets of `text`, at UTF-8 byte offsets.

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::http::{self, json_str, mime_of};
 use super::retry::{self, Attempt, Policy};
 use super::{
-    BoxFuture, Environment, IdempotencyKey, Occasion, OnlineReport, Output, PublishError,
-    Publisher, Receipt, RenderError, Rendered, Retry, SecretSource,
+    BoxFuture, Engagement, Environment, IdempotencyKey, Occasion, OnlineReport, Output,
+    PublishError, Publisher, Receipt, RenderError, Rendered, Retry, SecretSource,
 };
 use crate::post::Post;
 use crate::render::{self, Message};
@@ -618,6 +618,48 @@ impl Publisher for Mastodon {
         })
     }
 
+    fn engagement<'a>(
+        &'a self,
+        remote_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<(String, Engagement)>, PublishError>> {
+        Box::pin(async move {
+            let token = self.token()?;
+            let mut found = Vec::with_capacity(remote_ids.len());
+            // `GET /api/v1/statuses?id[]=...` (Mastodon 4.3): up to 40 a request.
+            for batch in remote_ids.chunks(STATUSES_PER_REQUEST) {
+                let query: Vec<(&str, &str)> =
+                    batch.iter().map(|id| ("id[]", id.as_str())).collect();
+                let url = self.endpoint("/api/v1/statuses");
+                let answer = retry::run(&self.name, self.policy, || async {
+                    let r = self
+                        .http
+                        .get(&url)
+                        .query(&query)
+                        .bearer_auth(&token)
+                        .send()
+                        .await;
+                    self.classify(r, "reading the statuses' counts").await
+                })
+                .await?;
+                for status in answer.as_array().into_iter().flatten() {
+                    let Some(id) = json_str(status, "id") else {
+                        continue;
+                    };
+                    let count = |key: &str| status.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
+                    found.push((
+                        id,
+                        Engagement {
+                            likes: count("favourites_count"),
+                            reposts: count("reblogs_count"),
+                            replies: count("replies_count"),
+                        },
+                    ));
+                }
+            }
+            Ok(found)
+        })
+    }
+
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>> {
         Box::pin(async move {
             let token = self.token()?;
@@ -677,6 +719,9 @@ impl Publisher for Mastodon {
         })
     }
 }
+
+/// The most statuses one `GET /api/v1/statuses` asks for.
+const STATUSES_PER_REQUEST: usize = 40;
 
 /// Pages of the account's statuses read when reconciling (40 each).
 const RECONCILE_PAGES: usize = 5;

@@ -77,6 +77,15 @@ impl PublisherConfig {
         }
     }
 
+    /// What the backend calls likes and reposts (`None`: it counts nothing).
+    pub fn engagement_words(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            PublisherConfig::Mastodon(_) => Some(("favourites", "boosts")),
+            PublisherConfig::Bluesky(_) => Some(("likes", "reposts")),
+            PublisherConfig::Rss(_) => None,
+        }
+    }
+
     /// The registry: the one place that knows every backend.
     pub fn build(&self, name: &str, env: &Environment) -> Box<dyn Publisher> {
         match self {
@@ -429,6 +438,41 @@ pub trait Publisher: Send + Sync {
 
     /// Asks the server whether the credentials work and the limits match.
     fn check_online(&self) -> BoxFuture<'_, Result<OnlineReport, PublishError>>;
+
+    /// How the publications `remote_ids` (as journaled) do now, as the server
+    /// counts: one pair for each the server still has. Batched where the API
+    /// allows; rate limits are waited out inside the retry budget. A publisher
+    /// with nothing to count (a feed) answers an empty list.
+    fn engagement<'a>(
+        &'a self,
+        remote_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<(String, Engagement)>, PublishError>> {
+        let _ = remote_ids;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+/// What followers did with one publication, as its server counts now. Mastodon's
+/// favourites and boosts, Bluesky's likes and reposts; replies on both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engagement {
+    pub likes: u64,
+    pub reposts: u64,
+    pub replies: u64,
+}
+
+impl Engagement {
+    pub fn total(&self) -> u64 {
+        self.likes
+            .saturating_add(self.reposts)
+            .saturating_add(self.replies)
+    }
+
+    pub fn add(&mut self, other: &Engagement) {
+        self.likes = self.likes.saturating_add(other.likes);
+        self.reposts = self.reposts.saturating_add(other.reposts);
+        self.replies = self.replies.saturating_add(other.replies);
+    }
 }
 
 /// A secret read from the environment or a file, only when it is needed.

@@ -405,3 +405,85 @@ impl ForgetfulProxy {
         ForgetfulProxy { url, lost }
     }
 }
+
+/// The reference Bluesky network with its AppView (`@atproto/dev-env`: PLC, PDS and
+/// `@atproto/bsky` on Debian's PostgreSQL and Redis), on loopback, stopped when
+/// dropped. `like` has a second account like, repost and reply to a post.
+pub struct AppView {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    pub pds: String,
+    pub appview: String,
+    pub handle: String,
+    pub password: String,
+    _data: tempfile::TempDir,
+}
+
+impl AppView {
+    pub fn start() -> AppView {
+        let dir = std::env::var_os("TODAYIS_TEST_APPVIEW")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-appview"));
+        let script = dir.join("start.mjs");
+        assert!(
+            dir.join("node_modules/@atproto/dev-env").exists()
+                && dir
+                    .join("node_modules/better-sqlite3/build/Release/better_sqlite3.node")
+                    .exists()
+                && script.exists()
+                && Path::new("/usr/bin/redis-server").exists()
+                && Path::new("/usr/lib/postgresql").exists(),
+            "the reference Bluesky AppView is needed at {}: run scripts/test, which installs \
+             @atproto/dev-env from npm and `apt-get install -y postgresql redis-server`",
+            dir.display()
+        );
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg(data.path())
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting node");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        let info: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the AppView did not start ({e}): {line}"));
+        let s = |k: &str| info[k].as_str().unwrap().to_string();
+        AppView {
+            pds: s("pds"),
+            appview: s("appview"),
+            handle: s("handle"),
+            password: s("password"),
+            child,
+            stdin,
+            stdout,
+            _data: data,
+        }
+    }
+
+    /// A second account likes, reposts and replies to `uri`; returns once the
+    /// AppView has indexed it.
+    pub fn like(&mut self, uri: &str) {
+        use std::io::Write;
+        writeln!(self.stdin, "like {uri}").unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut self.stdout, &mut line).unwrap();
+        assert_eq!(line.trim(), "ok", "liking {uri}");
+    }
+}
+
+impl Drop for AppView {
+    fn drop(&mut self) {
+        // SIGTERM, so that it stops PostgreSQL and Redis too.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
