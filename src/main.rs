@@ -339,8 +339,11 @@ fn main() -> ExitCode {
     }
     let today = clock.now().with_timezone(&config.timezone).date_naive();
 
+    // Few blocking threads: file reads are short, and each thread that ever
+    // allocated keeps its own malloc arena resident.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(4)
         .build()
     {
         Ok(r) => r,

@@ -72,6 +72,10 @@ async fn page(
         show_errors,
     );
     let html = crate::page::dashboard(&report, data.config.timezone);
+    drop((report, records, data, status));
+    // The journal's tail and the report are freed: hand the pages back, so an
+    // idle daemon that was looked at stays as small as one that was not.
+    crate::daemon::release_free_memory();
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
