@@ -84,11 +84,11 @@ pub async fn classify<D: Dialect>(
             why: format!(
                 "{what}: HTTP {} ({})",
                 s.as_u16(),
-                dialect.message(&body, &raw)
+                message(dialect, &body, &raw)
             ),
             wait: None,
         },
-        s => dialect.refused(s, &body, &dialect.message(&body, &raw), what),
+        s => dialect.refused(s, &body, &message(dialect, &body, &raw), what),
     }
 }
 
@@ -114,6 +114,12 @@ async fn read_bounded(mut response: Response) -> Result<String, String> {
         }
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The server's words, never more than 200 characters of them (a hostile or
+/// broken server may send a megabyte of "error").
+fn message<D: Dialect>(dialect: &D, body: &Value, raw: &str) -> String {
+    excerpt(&dialect.message(body, raw))
 }
 
 /// The first 200 characters of a body that has no message field.
@@ -220,6 +226,56 @@ pub fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dialect that says what it was given, for the property below.
+    struct Plain;
+
+    impl Dialect for Plain {
+        type Done = Value;
+        fn ok(&self, body: Value) -> Value {
+            body
+        }
+        fn message(&self, body: &Value, raw: &str) -> String {
+            body.get("error")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| excerpt(raw))
+        }
+        fn refused(
+            &self,
+            status: StatusCode,
+            _: &Value,
+            message: &str,
+            what: &str,
+        ) -> Attempt<Value> {
+            Attempt::Fatal(format!("{what}: HTTP {} ({message})", status.as_u16()))
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a server answers (any status, any bytes), the classifier sorts
+        /// it without a panic, and a message it makes is bounded, not the whole body.
+        #[test]
+        fn any_answer_is_sorted_without_panic(
+            status in 100u16..600,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4000),
+            long_error in proptest::prelude::any::<bool>(),
+        ) {
+            let body = if long_error {
+                serde_json::to_vec(&serde_json::json!({"error": "x".repeat(100_000)})).unwrap()
+            } else {
+                body
+            };
+            let Ok(status) = StatusCode::from_u16(status) else { return Ok(()) };
+            let response = ::http::Response::builder().status(status).body(body).unwrap();
+            let response = reqwest::Response::from(response);
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let attempt = runtime.block_on(classify(&Plain, Ok(response), "posting", chrono::DateTime::UNIX_EPOCH));
+            if let Attempt::Fatal(m) | Attempt::Again { why: m, .. } = attempt {
+                proptest::prop_assert!(m.chars().count() < 400, "{m}");
+            }
+        }
+    }
 
     #[test]
     fn rate_limit_resets_are_read_in_every_form() {
