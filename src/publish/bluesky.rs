@@ -241,10 +241,12 @@ impl http::Dialect for Reading {
         message: &str,
         what: &str,
     ) -> Attempt<Answer> {
-        let error = body
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let error = http::excerpt(
+            body.get("error")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
+        let error = error.as_str();
         if self.auth && matches!(error, "ExpiredToken" | "InvalidToken") {
             return Attempt::Done(Answer::Reauthenticate);
         }
