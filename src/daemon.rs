@@ -187,7 +187,9 @@ pub async fn run(
             && now >= engagement_due
             && engagement.as_ref().is_none_or(|t| t.is_finished())
         {
-            engagement_due = now + crate::stats::FRESH_FOR;
+            engagement_due = now
+                .checked_add_signed(crate::stats::FRESH_FOR)
+                .unwrap_or(now);
             engagement = Some(tokio::spawn(read_engagement(
                 current.config.clone(),
                 current.publishers.clone(),

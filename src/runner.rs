@@ -283,8 +283,11 @@ async fn publish_one(
     }
     // An intent with no answer: look on the server before anything is sent.
     if let Some(intent) = &pending {
-        let settled =
-            intent.at + chrono::Duration::from_std(publisher.settle()).unwrap_or_default();
+        // The intent's time is read from the journal: checked arithmetic.
+        let settled = chrono::Duration::from_std(publisher.settle())
+            .ok()
+            .and_then(|d| intent.at.checked_add_signed(d))
+            .unwrap_or(intent.at);
         if let Ok(wait) = (settled - env.clock.now()).to_std() {
             tracing::info!(publisher = %name, %date, "an earlier attempt may still be on its way: waiting {}s before looking for it", wait.as_secs());
             tokio::time::sleep(wait.min(Duration::from_secs(600))).await;

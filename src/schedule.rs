@@ -105,21 +105,30 @@ fn to_instant(tz: Tz, wall: NaiveDateTime) -> DateTime<Utc> {
         LocalResult::None => {
             // Inside a gap: find the first valid wall time after it (binary search in
             // seconds; gaps are at most a few hours).
-            let valid = |w: NaiveDateTime| tz.from_local_datetime(&w).earliest();
+            // Checked, and bounded: no zone has a gap of two days, and no date near
+            // chrono's limits can overflow the search.
+            const LONGEST_GAP: i64 = 2 * 86_400;
+            let valid = |s: i64| {
+                wall.checked_add_signed(Duration::seconds(s))
+                    .and_then(|w| tz.from_local_datetime(&w).earliest())
+            };
             let (mut lo, mut hi) = (0i64, 60);
-            while valid(wall + Duration::seconds(hi)).is_none() {
+            while valid(hi).is_none() {
+                if hi >= LONGEST_GAP {
+                    return Utc.from_utc_datetime(&wall);
+                }
                 lo = hi;
-                hi *= 2;
+                hi = (hi * 2).min(LONGEST_GAP);
             }
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if valid(wall + Duration::seconds(mid)).is_some() {
+                if valid(mid).is_some() {
                     hi = mid;
                 } else {
                     lo = mid;
                 }
             }
-            valid(wall + Duration::seconds(hi))
+            valid(hi)
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(|| Utc.from_utc_datetime(&wall))
         }

@@ -291,7 +291,10 @@ impl Mastodon {
         let account = self.account(token, what, policy).await?;
         let id =
             json_str(&account, "id").ok_or_else(|| self.fatal("the account has no id".into()))?;
-        let earliest = since - chrono::Duration::minutes(10);
+        // `since` comes from the journal: checked, so no date can overflow it.
+        let earliest = since
+            .checked_sub_signed(chrono::Duration::minutes(10))
+            .unwrap_or(since);
         let mut max_id: Option<String> = None;
         for _page in 0..RECONCILE_PAGES {
             let mut url = self.endpoint(&format!("/api/v1/accounts/{id}/statuses?limit=40"));
