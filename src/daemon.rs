@@ -179,10 +179,14 @@ pub async fn run(
             }
             continue;
         }
-        if current.config.corrections == Corrections::Auto {
-            auto_correct(&current, clock.now()).await;
+        // The journal, read once a wake and off the runtime's thread: what went
+        // out (perhaps by `todayis publish` elsewhere) and what may need correcting.
+        if let Some(journal) = read_journal(&current.config.state).await {
+            follow_journal(&current, &journal, &status);
+            if current.config.corrections == Corrections::Auto {
+                auto_correct(&current, &journal, clock.now()).await;
+            }
         }
-        follow_journal(&current, &status);
         if current.config.listen.is_some()
             && now >= engagement_due
             && engagement.as_ref().is_none_or(|t| t.is_finished())
@@ -285,11 +289,8 @@ fn record(
 /// `corrections = "auto"`: every date that went out less than `corrections_window`
 /// ago is compared with its post as it reads now, and a change is carried to every
 /// publisher that edits in place (Bluesky only ever by hand, with `--repost`).
-async fn auto_correct(current: &Loaded, now: DateTime<Utc>) {
+async fn auto_correct(current: &Loaded, journal: &crate::journal::Journal, now: DateTime<Utc>) {
     let config = &current.config;
-    let Ok((journal, _)) = crate::journal::Journal::open(&config.state) else {
-        return;
-    };
     let window = chrono::Duration::from_std(config.corrections_window).unwrap_or_default();
     let dates: std::collections::BTreeSet<chrono::NaiveDate> = journal
         .records()
@@ -457,12 +458,19 @@ fn check_credentials(current: &Loaded, status: &Mutex<Status>) {
     }
 }
 
+/// The journal, read on the blocking pool (`None` if it cannot be read: the
+/// publication itself then says why).
+async fn read_journal(state: &Path) -> Option<crate::journal::Journal> {
+    let state = state.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::journal::Journal::open(&state).ok().map(|(j, _)| j))
+        .await
+        .ok()
+        .flatten()
+}
+
 /// Brings the status in line with the journal (publications by `todayis publish`,
 /// or before a restart).
-fn follow_journal(current: &Loaded, status: &Mutex<Status>) {
-    let Ok((journal, _)) = crate::journal::Journal::open(&current.config.state) else {
-        return;
-    };
+fn follow_journal(current: &Loaded, journal: &crate::journal::Journal, status: &Mutex<Status>) {
     let mut guard = status.lock().unwrap_or_else(|p| p.into_inner());
     for p in &current.publishers {
         let account = p.account();
@@ -477,7 +485,6 @@ fn follow_journal(current: &Loaded, status: &Mutex<Status>) {
 /// Says what was loaded and what goes out next.
 fn announce(current: &Loaded, scheduler: &Scheduler, status: &Mutex<Status>) {
     check_credentials(current, status);
-    follow_journal(current, status);
     let c = &current.config;
     let names: Vec<&str> = current.publishers.iter().map(|p| p.name()).collect();
     let posts = status.lock().map(|s| s.posts_in_library).unwrap_or(0);

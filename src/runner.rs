@@ -174,25 +174,39 @@ pub async fn publish_date(
     force: bool,
     lock_wait: Duration,
 ) -> Result<DateResult, RunError> {
+    let (_lock, journal) = hold_state(config, env, "publishing", date, lock_wait).await?;
+    let journal = tokio::sync::Mutex::new(journal);
+    publish_with_journal(config, env, publishers, date, force, &journal).await
+}
+
+/// Takes the state folder's publish lock (waiting up to `lock_wait`, saying who
+/// holds it and for what) and opens the journal under it, with the test's fault
+/// when there is one. Every write to the journal goes through this.
+async fn hold_state(
+    config: &Config,
+    env: &Environment,
+    doing: &str,
+    date: NaiveDate,
+    lock_wait: Duration,
+) -> Result<(StateLock, Journal), RunError> {
     let holder = format!(
-        "pid {} (todayis), publishing {date} since {}",
+        "pid {} (todayis), {doing} {date} since {}",
         std::process::id(),
         env.clock.now().format("%Y-%m-%dT%H:%M:%SZ")
     );
-    let _lock = StateLock::acquire(&config.state, lock::PUBLISH, &holder, lock_wait).await?;
-    let journal_error = |source| RunError::Journal {
-        state: config.state.clone(),
-        source,
-    };
-    let (mut journal, warnings) = Journal::open(&config.state).map_err(journal_error)?;
+    let lock = StateLock::acquire(&config.state, lock::PUBLISH, &holder, lock_wait).await?;
+    let (mut journal, warnings) =
+        Journal::open(&config.state).map_err(|source| RunError::Journal {
+            state: config.state.clone(),
+            source,
+        })?;
     if let Some(fault) = &env.journal_fault {
         journal.set_fault(fault.clone());
     }
     for w in warnings {
         tracing::warn!("{w}");
     }
-    let journal = tokio::sync::Mutex::new(journal);
-    publish_with_journal(config, env, publishers, date, force, &journal).await
+    Ok((lock, journal))
 }
 
 /// [`publish_date`] with the lock held and the journal open.
@@ -416,16 +430,7 @@ pub async fn correct_date(
     repost: bool,
     lock_wait: Duration,
 ) -> Result<(Option<Post>, Vec<(String, Correction)>), RunError> {
-    let holder = format!(
-        "pid {} (todayis), correcting {date} since {}",
-        std::process::id(),
-        env.clock.now().format("%Y-%m-%dT%H:%M:%SZ")
-    );
-    let _lock = StateLock::acquire(&config.state, lock::PUBLISH, &holder, lock_wait).await?;
-    let (mut journal, _) = Journal::open(&config.state).map_err(|source| RunError::Journal {
-        state: config.state.clone(),
-        source,
-    })?;
+    let (_lock, mut journal) = hold_state(config, env, "correcting", date, lock_wait).await?;
     let (post, _) = post_for_date(config, date).await?;
     let picture = match &post {
         Some(p) => picture_digest(p).await,
@@ -553,16 +558,7 @@ pub async fn unpublish_date(
     date: NaiveDate,
     lock_wait: Duration,
 ) -> Result<Vec<(String, Option<Result<Record, PublishError>>)>, RunError> {
-    let holder = format!(
-        "pid {} (todayis), unpublishing {date} since {}",
-        std::process::id(),
-        env.clock.now().format("%Y-%m-%dT%H:%M:%SZ")
-    );
-    let _lock = StateLock::acquire(&config.state, lock::PUBLISH, &holder, lock_wait).await?;
-    let (mut journal, _) = Journal::open(&config.state).map_err(|source| RunError::Journal {
-        state: config.state.clone(),
-        source,
-    })?;
+    let (_lock, mut journal) = hold_state(config, env, "unpublishing", date, lock_wait).await?;
     let mut results = Vec::new();
     for publisher in publishers {
         let name = publisher.name().to_string();
